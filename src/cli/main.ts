@@ -1,0 +1,62 @@
+/**
+ * Composition root of the command-line programs: builds the real adapters, runs the program the
+ * launcher names, writes its output and sets the exit code. Nothing else touches `process`.
+ */
+import { writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { NodeFileSystem } from '../system/nodeFs.js';
+import { SystemClock } from '../system/clock.js';
+import { runFail2banClient } from './fail2banClient.js';
+import { runPortcullis } from './portcullis.js';
+import { runFail2banRegex, runFail2banServer } from './notYet.js';
+import type { CliIo } from './io.js';
+
+export type ProgramName = 'portcullis' | 'fail2ban-client' | 'fail2ban-server' | 'fail2ban-regex';
+
+function writeAll(fd: number, text: string): void {
+  try {
+    const buf = Buffer.from(text, 'utf8');
+    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
+  } catch (e) {
+    // A closed pipe (`| head`) is not an error of ours, as in fail2ban.
+    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+  }
+}
+
+function realIo(): CliIo {
+  return {
+    stdout: (t) => writeAll(1, t),
+    stderr: (t) => writeAll(2, t),
+    fs: new NodeFileSystem(),
+    clock: new SystemClock(),
+    pid: process.pid,
+    isTty: process.stdout.isTTY,
+  };
+}
+
+/** Runs one program with the process' arguments and exits with its code. */
+export function main(program: ProgramName, invokedAs: string): void {
+  const io = realIo();
+  const args = process.argv.slice(2);
+  let code: number;
+  try {
+    switch (program) {
+      case 'portcullis':
+        code = runPortcullis(args, io, { builtinConfigDir: fileURLToPath(new URL('../../../config', import.meta.url)) });
+        break;
+      case 'fail2ban-client':
+        code = runFail2banClient(invokedAs, args, io);
+        break;
+      case 'fail2ban-server':
+        code = runFail2banServer(invokedAs, args, io);
+        break;
+      case 'fail2ban-regex':
+        code = runFail2banRegex(invokedAs, args, io);
+        break;
+    }
+  } catch (e) {
+    io.stderr(`${invokedAs}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    code = program === 'portcullis' ? 70 : 255;
+  }
+  process.exitCode = code;
+}

@@ -1,0 +1,97 @@
+/**
+ * One configuration load (fail2ban's `Configurator`): `fail2ban.*` and `jail.*` under a base
+ * directory, every enabled jail with its filter and actions, and the command stream that
+ * `fail2ban-client -d` prints and a server executes.
+ */
+import { ConfigError, PortcullisError } from '../shared/errors.js';
+import type { FileSystem } from '../system/fs.js';
+import { ConfigFiles } from './ini/files.js';
+import type { OptionValue } from './ini/store.js';
+import type { ConfigLog } from './log.js';
+import { Fail2banReader } from './readers/fail2ban.js';
+import type { StreamCommand } from './readers/filter.js';
+import { JailsReader } from './readers/jails.js';
+
+export const DEFAULT_BASEDIR = '/etc/fail2ban';
+
+/** fail2ban's `str(exception)` for whatever a load threw. */
+export function pythonText(e: unknown): string {
+  if (e instanceof ConfigError) return e.pythonMessage;
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Configurator {
+  files: ConfigFiles;
+  fail2ban: Fail2banReader;
+  jails: JailsReader;
+
+  constructor(
+    private readonly fs: FileSystem,
+    basedir: string,
+    private readonly log: ConfigLog,
+    private readonly forceEnable = false,
+  ) {
+    this.files = new ConfigFiles(fs, basedir.replace(/\/+$/, ''), log);
+    this.fail2ban = new Fail2banReader(this.files);
+    this.jails = new JailsReader(this.files, forceEnable);
+  }
+
+  get basedir(): string {
+    return this.files.basedir;
+  }
+
+  /** Forgets everything read (a new load sees changed files). */
+  reload(): void {
+    this.files = new ConfigFiles(this.fs, this.files.basedir, this.log);
+    this.fail2ban = new Fail2banReader(this.files);
+    this.jails = new JailsReader(this.files, this.forceEnable);
+  }
+
+  readEarly(): void {
+    this.fail2ban.read();
+  }
+
+  readAll(): void {
+    this.readEarly();
+    this.jails.read();
+  }
+
+  getEarlyOptions(): Map<string, OptionValue> {
+    return this.fail2ban.getEarlyOptions();
+  }
+
+  getOptions(jail: string | undefined, overrides: ReadonlyMap<string, OptionValue>, ignoreWrong: boolean): boolean {
+    this.fail2ban.getOptions(overrides);
+    return this.jails.getOptions(jail, ignoreWrong);
+  }
+
+  convertToProtocol(allowNoFiles: boolean): StreamCommand[] {
+    return [...this.fail2ban.convert(), ...this.jails.convert(allowNoFiles)];
+  }
+}
+
+export interface StreamResult {
+  /** What fail2ban's client returns: false when the load failed or jails are broken. */
+  readonly ok: boolean;
+  /** The commands, or undefined when the load was aborted. */
+  readonly stream: StreamCommand[] | undefined;
+  /** The error that aborted the load. */
+  readonly error?: unknown;
+}
+
+/** `readConfig`: a full load as `fail2ban-client -d/-t/start` does it. */
+export function readConfigStream(
+  configurator: Configurator,
+  opts: { overrides: ReadonlyMap<string, OptionValue>; ignoreWrong: boolean; allowNoFiles: boolean; jail?: string },
+): StreamResult {
+  try {
+    configurator.reload();
+    configurator.readAll();
+    const ok = configurator.getOptions(opts.jail, opts.overrides, opts.ignoreWrong);
+    const stream = configurator.convertToProtocol(opts.allowNoFiles);
+    return { ok, stream };
+  } catch (e) {
+    if (!(e instanceof PortcullisError)) throw e;
+    return { ok: false, stream: undefined, error: e };
+  }
+}

@@ -1,0 +1,16 @@
+/** The file system as the configuration reader and log sources see it (a port). */
+export interface FileStat {
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+}
+
+export interface FileSystem {
+  /** The bytes of a file, or undefined if it cannot be read. */
+  readFile(path: string): Uint8Array | undefined;
+  /** What `stat` says (following links), or undefined if the path does not exist. */
+  stat(path: string): FileStat | undefined;
+  /** True if the path exists as a link, even a dangling one (`os.path.lexists`). */
+  lexists(path: string): boolean;
+  /** Entry names of a directory in the order the OS gives them; empty if unreadable. */
+  readDir(path: string): string[];
+}

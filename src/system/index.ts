@@ -1,0 +1,4 @@
+export type { FileSystem, FileStat } from './fs.js';
+export { NodeFileSystem } from './nodeFs.js';
+export type { Clock } from './clock.js';
+export { SystemClock } from './clock.js';

@@ -1,0 +1,1 @@
+export { MemoryFileSystem } from './memoryFs.js';
