@@ -2,7 +2,6 @@
  * Composition root of the command-line programs: builds the real adapters, runs the program the
  * launcher names, writes its output and sets the exit code. Nothing else touches `process`.
  */
-import { writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NodeFileSystem } from '../system/nodeFs.js';
 import { SystemClock } from '../system/clock.js';
@@ -13,20 +12,18 @@ import type { CliIo } from './io.js';
 
 export type ProgramName = 'portcullis' | 'fail2ban-client' | 'fail2ban-server' | 'fail2ban-regex';
 
-function writeAll(fd: number, text: string): void {
-  try {
-    const buf = Buffer.from(text, 'utf8');
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off);
-  } catch (e) {
-    // A closed pipe (`| head`) is not an error of ours, as in fail2ban.
-    if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-  }
+/** Writes through Node's streams (which retry on EAGAIN); a closed pipe (`| head`) is not our error. */
+function writer(stream: NodeJS.WriteStream): (text: string) => void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+  return (text) => void stream.write(text);
 }
 
 function realIo(): CliIo {
   return {
-    stdout: (t) => writeAll(1, t),
-    stderr: (t) => writeAll(2, t),
+    stdout: writer(process.stdout),
+    stderr: writer(process.stderr),
     fs: new NodeFileSystem(),
     clock: new SystemClock(),
     pid: process.pid,

@@ -5,7 +5,8 @@
  */
 import type { ConfigFiles } from '../ini/files.js';
 import type { ConfigStore, OptionValue } from '../ini/store.js';
-import { substituteTags } from '../tags.js';
+import { substituteTags, TagRecursionError } from '../tags.js';
+import { ConfigError } from '../../shared/errors.js';
 import { convertValue, mergeMaps, readOptions, type OptionSpec } from './convert.js';
 
 const CONDITIONAL_KEY = /^([\p{L}\p{N}_]+)(\?.+)$/u;
@@ -83,7 +84,17 @@ export abstract class DefinitionReader {
       const cond = CONDITIONAL_KEY.exec(n);
       if (cond) ignored.add(cond[1] ?? n);
     }
-    const opts = substituteTags(combined, { ignore: ignored, lookup: (t) => this.getCombOption(t) });
+    let opts: Map<string, OptionValue>;
+    try {
+      opts = substituteTags(combined, { ignore: ignored, lookup: (t) => this.getCombOption(t) });
+    } catch (e) {
+      if (!(e instanceof TagRecursionError)) throw e;
+      const where = this.store.originOf('Definition', e.tag) ?? { file: `${this.files.basedir}/${this.file}.conf` };
+      throw new ConfigError('E_TAG_RECURSION', `Tags in ${this.file} refer to themselves ("<${e.tag}>"): ${e.message}`, { ...where, jail: this.jailName, option: e.tag }, {
+        pythonMessage: e.message,
+        cause: e,
+      });
+    }
     for (const [name, type, fallback] of this.configOpts) {
       if (type === 'string') continue;
       const v = opts.get(name);
