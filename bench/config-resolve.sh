@@ -15,7 +15,8 @@
 # Measures, interleaved (fail2ban, portcullis, fail2ban, portcullis, ...):
 #   a. end-to-end `fail2ban-client -c DIR -d` wall time (after checking once
 #      that both print byte-identical output), plus `python3 -c ''` and
-#      `node -e ''` so readers can subtract interpreter start-up;
+#      `node -e ''` so readers can subtract interpreter start-up, and both
+#      interpreters loading the CLI's modules and exiting (start-up + code load);
 #   b. in-process resolve only (bench/config-resolve.py, bench/config-resolve.mjs):
 #      first (cold) iteration and median/p90 of iterations 2..RUNS;
 #   c. peak RSS of each CLI run (GNU time %M; wait4() ru_maxrss if GNU time is
@@ -104,6 +105,9 @@ F2B_CLI = [E["F2B_CLIENT"], "-c", CONF, "-d"]
 PC_CLI = [NODE, os.path.join(ROOT, "bin", "fail2ban-client"), "-c", CONF, "-d"]
 PY_EMPTY = [PY, "-c", ""]
 NODE_EMPTY = [NODE, "-e", ""]
+# start-up plus loading the CLI's code, doing nothing with it
+PY_LOAD = [PY, "-c", "import fail2ban.client.fail2banclient, fail2ban.client.configurator"]
+NODE_LOAD = [NODE, "--input-type=module", "-e", "await import(%s)" % json.dumps(os.path.join(ROOT, "dist", "src", "cli", "main.js"))]
 
 def wall(cmd):
 	"""Wall time (ms) of one run; stdout discarded like `>/dev/null`."""
@@ -137,16 +141,17 @@ def p90(xs):
 med = statistics.median
 
 # a + c: end-to-end CLI, interleaved. Each round: fail2ban, portcullis, then the
-# two bare interpreters, then the RSS runs (separate, so /usr/bin/time does not
+# two bare interpreters, then the two interpreters loading the CLI's modules and
+# exiting, then the RSS runs (separate, so /usr/bin/time does not
 # weigh on the wall times).
-w = {"f2b": [], "pc": [], "py0": [], "node0": []}
-rss = {"f2b": [], "pc": [], "py0": [], "node0": []}
-cmds = {"f2b": F2B_CLI, "pc": PC_CLI, "py0": PY_EMPTY, "node0": NODE_EMPTY}
+cmds = {"f2b": F2B_CLI, "pc": PC_CLI, "py0": PY_EMPTY, "node0": NODE_EMPTY, "pyload": PY_LOAD, "nodeload": NODE_LOAD}
+w = {k: [] for k in cmds}
+rss = {k: [] for k in ("f2b", "pc", "py0", "node0")}
 # one untimed warm-up of each, so the page cache is equally warm for both
-for k in ("f2b", "pc", "py0", "node0"):
+for k in cmds:
 	wall(cmds[k])
 for _ in range(RUNS):
-	for k in ("f2b", "pc", "py0", "node0"):
+	for k in cmds:
 		w[k].append(wall(cmds[k]))
 	for k in ("f2b", "pc", "py0", "node0"):
 		rss[k].append(peak_rss_kib(cmds[k]))
@@ -214,7 +219,9 @@ ms_row("CLI `-d`, wall, median", med(w["f2b"]), med(w["pc"]))
 ms_row("CLI `-d`, wall, p90", p90(w["f2b"]), p90(w["pc"]))
 ms_row("interpreter start-up (`python3 -c ''` / `node -e ''`), median", med(w["py0"]), med(w["node0"]))
 ms_row("interpreter start-up, p90", p90(w["py0"]), p90(w["node0"]))
+ms_row("start-up + loading the CLI's modules (no work), median", med(w["pyload"]), med(w["nodeload"]))
 ms_row("CLI median minus start-up median (derived)", med(w["f2b"]) - med(w["py0"]), med(w["pc"]) - med(w["node0"]))
+ms_row("CLI median minus start-up+modules median (derived)", med(w["f2b"]) - med(w["pyload"]), med(w["pc"]) - med(w["nodeload"]))
 ms_row("in-process resolve, 1st (cold) iteration, median of %d processes" % ROUNDS,
 	med(ip["f2b"]["cold"]), med(ip["pc"]["cold"]))
 ms_row("in-process resolve, warm (iterations 2..%d), median" % RUNS, med(ip["f2b"]["warm"]), med(ip["pc"]["warm"]))

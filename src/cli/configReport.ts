@@ -3,7 +3,7 @@ import type { CheckedConfiguration, JailConfig, Problem } from '../config/model.
 import { formatLocation } from '../shared/errors.js';
 
 function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${n} ${word}${n === 1 ? '' : /(?:x|s|ch)$/.test(word) ? 'es' : 's'}`;
 }
 
 function problemLine(p: Problem): string {

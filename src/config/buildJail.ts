@@ -37,15 +37,15 @@ class JailBuilder {
     const [verb, , what, ...rest] = cmd;
     if (verb === 'add') this.backend = what ?? 'auto';
     if (verb !== 'set' && verb !== 'multi-set') return;
-    const values: PyValue[] = verb === 'multi-set' ? [...((rest[0] as PyValue[] | undefined) ?? [])] : rest;
     const key = pyStr(what as string);
+    if (key === 'action') return this.setActionProps(verb === 'multi-set', rest);
+    const values: PyValue[] = verb === 'multi-set' ? [...((rest[0] as PyValue[] | undefined) ?? [])] : rest;
     if (key === 'addfailregex') this.failregex.push(...values.map((v) => pyStr(v as string)));
     else if (key === 'addignoreregex') this.ignoreregex.push(...values.map((v) => pyStr(v as string)));
     else if (key === 'addignoreip') this.ignoreip.push(...values.map((v) => pyStr(v as string)));
     else if (key === 'addjournalmatch') this.journalmatch.push(values.map((v) => pyStr(v as string)));
     else if (key === 'addlogpath') this.addLogPath(values);
     else if (key === 'addaction') this.addAction(values);
-    else if (key === 'action') this.setActionProps(values);
     else this.sets.set(key, values[0] ?? null);
   }
 
@@ -62,11 +62,12 @@ class JailBuilder {
     if (file !== undefined) this.problem('error', 'E_PYTHON_ACTION', 'action', `Python action ${pyStr(file as string)} is not supported by portcullis; use a command action (action.d/*.conf)`);
   }
 
-  private setActionProps(values: PyValue[]): void {
+  /** `set J action A k v` or `multi-set J action A [[k, v], …]`. */
+  private setActionProps(multi: boolean, values: PyValue[]): void {
     const [actName, ...props] = values;
     const action = this.actions.find((a) => a.name === actName);
     if (!action) return;
-    const pairs = (props.length === 1 ? (props[0] as PyValue[][]) : [props]) ?? [];
+    const pairs = multi ? ((props[0] as PyValue[][] | undefined) ?? []) : [props];
     const properties: Record<string, string | boolean | number | null> = { ...action.properties };
     for (const [k, v] of pairs) properties[pyStr(k as string)] = v instanceof PyFloat || Array.isArray(v) ? pyRepr(v as PyValue) : (v as string | boolean | number | null);
     this.actions[this.actions.indexOf(action)] = { ...action, properties };
@@ -81,8 +82,8 @@ class JailBuilder {
     if (!this.sets.has(key)) return fallback;
     const v = this.sets.get(key);
     if (typeof v !== 'number' || v < min) {
-      const raw = this.jail.options.get(key);
-      this.problem('error', 'E_BAD_INT', key, `${key} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got ${JSON.stringify(raw === null || raw === undefined ? pyStr(v as string) : pyStr(raw))}`);
+      const raw = this.jail.rawText(key) ?? pyStr(v as string);
+      this.problem('error', 'E_BAD_INT', key, `${key} must be a whole number${min > 0 ? ` of at least ${min}` : ''}, got ${JSON.stringify(raw)}`);
       return fallback;
     }
     return v;

@@ -5,14 +5,13 @@
 import { ConfigError, PortcullisError, type SourceLocation } from '../shared/errors.js';
 import { parseDurationSeconds } from '../shared/duration.js';
 import type { FileSystem } from '../system/fs.js';
-import { Configurator, pythonText } from './configurator.js';
+import { Configurator } from './configurator.js';
 import { pyGlob } from './ini/glob.js';
 import { pyJoin } from './ini/pypath.js';
 import { pyStr, type OptionValue } from './ini/store.js';
 import { CollectingLog } from './log.js';
 import type { CheckedConfiguration, JailConfig, Problem, ServerConfig } from './model.js';
 import { buildJailConfig } from './buildJail.js';
-import { logLevelValue } from './readers/fail2ban.js';
 import { JailReader } from './readers/jail.js';
 
 const CONFIG_GLOBS = ['*.conf', '*.local', '*.d/*.conf', '*.d/*.local', 'filter.d/*.d/*.conf', 'filter.d/*.d/*.local', 'action.d/*.d/*.conf', 'action.d/*.d/*.local'];
@@ -103,7 +102,8 @@ const DEFAULT_SERVER: ServerConfig = {
   dbpurgeageSec: 86400,
 };
 
-const NOISE = /^'[\w.]+' not defined in 'Definition'\. Using default one|^Have not found any log file|^Errors in jail|^No file\(s\) found/;
+/** Reader log lines that the problems already say better (or that are fail2ban's normal chatter). */
+const NOISE = /^'[\w.]+' not defined in 'Definition'\. Using default one|^Have not found any log file|^Errors in jail|^No file\(s\) found|^Found no accessible config files|^Wrong value for|^Unable to read (?:the filter|action)|^Invalid (?:filter|action) definition/;
 
 /** Reads everything under `basedir`; never throws for a configuration problem. */
 export function checkConfiguration(fs: FileSystem, basedir: string): CheckedConfiguration {
@@ -117,7 +117,12 @@ export function checkConfiguration(fs: FileSystem, basedir: string): CheckedConf
   const jails: JailConfig[] = [];
   try {
     configurator.readAll();
-    server = serverConfig(configurator, problems);
+    try {
+      server = serverConfig(configurator, problems);
+    } catch (e) {
+      if (!(e instanceof PortcullisError)) throw e;
+      problems.push(problemFrom(e));
+    }
     for (const name of configurator.jails.sectionNames()) {
       const jail = checkJail(configurator, name, problems);
       if (jail) jails.push(jail);
@@ -126,11 +131,6 @@ export function checkConfiguration(fs: FileSystem, basedir: string): CheckedConf
     if (!(e instanceof PortcullisError)) throw e;
     const p = problemFrom(e);
     if (!problems.some((q) => q.message === p.message)) problems.push(p);
-  }
-  try {
-    if (server) logLevelValue(server.loglevel);
-  } catch (e) {
-    problems.push({ ...problemFrom(e), location: { file: pyJoin(configurator.basedir, 'fail2ban.conf') } });
   }
   for (const entry of log.entries) {
     if ((entry.level === 'warning' || entry.level === 'error') && !NOISE.test(entry.message) && !problems.some((p) => p.message.includes(entry.message))) {

@@ -10,9 +10,7 @@ type Token =
   | { readonly kind: 'op'; readonly op: string }
   | { readonly kind: 'name'; readonly name: string };
 
-class EvalFailure {
-  constructor(readonly message: string) {}
-}
+class EvalFailure extends Error {}
 
 const SYNTAX = 'invalid syntax (<string>, line 1)';
 

@@ -12,8 +12,9 @@ interface Printer {
 
 /** Python's `len()` counts code points, not UTF-16 units. */
 function pyLen(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
+  let n = s.length;
+  // Each surrogate pair is one code point but two UTF-16 units.
+  for (const m of s.matchAll(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)) if (m) n--;
   return n;
 }
 

@@ -130,7 +130,7 @@ function assertMatchesPython(inputs: readonly string[], expected: ReadonlyArray<
 // ---------------------------------------------------------------------------------------------
 // Fixed cases (verified against fail2ban 1.0.2 on CPython 3.11.2).
 
-test('str2seconds: fixed cases verified against fail2ban 1.0.2', () => {
+void test('str2seconds: fixed cases verified against fail2ban 1.0.2', () => {
   const values: Array<[string, number | string]> = [
     // number: a Python int; string: repr of a Python float
     ['10m', 600], ['1h', 3600], ['1d12h30m', 131400], ['1h30', 3630], ['1.5h', '5400.0'], ['1mo', '2629800.0'],
@@ -163,7 +163,7 @@ test('str2seconds: fixed cases verified against fail2ban 1.0.2', () => {
   }
 });
 
-test('parseDurationSeconds: a plain number, or undefined when str2seconds throws', () => {
+void test('parseDurationSeconds: a plain number, or undefined when str2seconds throws', () => {
   assert.equal(parseDurationSeconds('1.5h'), 5400);
   assert.equal(parseDurationSeconds('10m'), 600);
   assert.equal(parseDurationSeconds('-1'), -1);
@@ -200,8 +200,11 @@ const LISTED: readonly string[] = [
   'bantime', 'forever', 'never', 'None', 'abc+1', '1+abc', '1\u00a02',
 ];
 
-test('str2seconds matches MyTime.str2seconds on listed cases', (t) => {
-  if (PYTHON === undefined) return t.skip(NO_PYTHON);
+void test('str2seconds matches MyTime.str2seconds on listed cases', (t) => {
+  if (PYTHON === undefined) {
+    t.skip(NO_PYTHON);
+    return;
+  }
   const expected = pythonStr2seconds(LISTED);
   // Results Python computes that are not durations at all (a builtin for 'min', a tuple...) are out of scope.
   const kept = LISTED.filter((_, i) => !('other' in (expected[i]?.outcome ?? {})));
@@ -293,8 +296,11 @@ function randomDuration(rnd: (n: number) => number): string {
   return s;
 }
 
-test('str2seconds matches MyTime.str2seconds on generated time strings', (t) => {
-  if (PYTHON === undefined) return t.skip(NO_PYTHON);
+void test('str2seconds matches MyTime.str2seconds on generated time strings', (t) => {
+  if (PYTHON === undefined) {
+    t.skip(NO_PYTHON);
+    return;
+  }
   const rnd = prng(1234);
   const inputs = [...new Set(Array.from({ length: 6000 }, () => randomDuration(rnd)))];
   const expected = pythonStr2seconds(inputs);
@@ -323,8 +329,11 @@ test('str2seconds matches MyTime.str2seconds on generated time strings', (t) => 
   t.diagnostic(`${kept.length} inputs (${[...kinds].map(([k, n]) => `${n} ${k}`).join(', ')}); left out: ${bigInts} ints past 2**53, ${signedZeros} zeros of the other sign`);
 });
 
-test('str2seconds matches fail2ban-client --str2sec', (t) => {
-  if (F2B_CLIENT === undefined) return t.skip('fail2ban-client is not available');
+void test('str2seconds matches fail2ban-client --str2sec', (t) => {
+  if (F2B_CLIENT === undefined) {
+    t.skip('fail2ban-client is not available');
+    return;
+  }
   const inputs = ['1h', '1.5h', '1mo', '1y-6mo', '1d12h30m', '-1', '10m/3', 'abc', '', '1 2 3', '(1h'];
   for (const text of inputs) {
     const r: SpawnSyncReturns<string> = spawnSync(F2B_CLIENT, ['--str2sec', text], { cwd: tmpdir(), encoding: 'utf8' });
@@ -367,7 +376,10 @@ const KNOWN_DIVERGENCES: readonly string[] = [
   '1h\u00a0', '\u00a01h', '1h 1\u2003h', // U+00A0, U+2003 are not whitespace to Python's tokenizer
 ];
 
-test('str2seconds: known divergences from Python (arith.ts)', { todo: 'arith.ts does not reproduce these yet' }, (t) => {
-  if (PYTHON === undefined) return t.skip(NO_PYTHON);
+void test('str2seconds: known divergences from Python (arith.ts)', { todo: 'arith.ts does not reproduce these yet' }, (t) => {
+  if (PYTHON === undefined) {
+    t.skip(NO_PYTHON);
+    return;
+  }
   assertMatchesPython(KNOWN_DIVERGENCES, pythonStr2seconds(KNOWN_DIVERGENCES));
 });

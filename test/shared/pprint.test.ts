@@ -135,7 +135,7 @@ function assertCases(cases: readonly Case[], expected: readonly string[]): void 
 // ---------------------------------------------------------------------------------------------
 // Fixed cases (verified against CPython 3.11.2).
 
-test('pyPformat: fixed cases verified against CPython 3.11', () => {
+void test('pyPformat: fixed cases verified against CPython 3.11', () => {
   const cases: Array<[PyValue, number, number, string]> = [
     [['set', 'sshd', 'maxretry', 5], 1000, 2, "['set', 'sshd', 'maxretry', 5]"],
     [['multi-set', 'sshd', 'addfailregex', ['^a$', '^b$']], 30, 2, "[ 'multi-set',\n  'sshd',\n  'addfailregex',\n  ['^a$', '^b$']]"],
@@ -146,6 +146,10 @@ test('pyPformat: fixed cases verified against CPython 3.11', () => {
     [['x'.repeat(30)], 20, 2, "[ 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx']"],
     [[], 1, 2, '[ ]'],
     [[`it's "q"`, 'back\\slash'], 20, 2, `[ 'it\\'s "q"',\n  'back\\\\slash']`],
+    // Python's \s (str.isspace) splits words at \x1c-\x1f and \x85 but not at \ufeff, unlike JS's \s.
+    ['aa\x1fbb\x1fcc\x1fdd', 12, 2, "('aa\\x1f'\n 'bb\\x1f'\n 'cc\\x1fdd')"],
+    ['aa bb\x85cc dd', 12, 2, "('aa bb\\x85'\n 'cc dd')"],
+    ['aa\ufeffbb\ufeffcc', 10, 2, "'aa\\ufeffbb\\ufeffcc'"],
   ];
   for (const [obj, width, indent, expected] of cases) assert.equal(pyPformat(obj, width, indent), expected);
 });
@@ -221,8 +225,11 @@ function pformatCases(): Case[] {
   return cases;
 }
 
-test('pyPformat matches python pprint.pformat', (t) => {
-  if (PYTHON === undefined) return t.skip(NO_PYTHON);
+void test('pyPformat matches python pprint.pformat', (t) => {
+  if (PYTHON === undefined) {
+    t.skip(NO_PYTHON);
+    return;
+  }
   const cases = pformatCases();
   assertCases(cases, pythonPformat(cases));
   t.diagnostic(`${cases.length} cases`);
@@ -263,14 +270,18 @@ function checkDumpPretty(confArgs: readonly string[]): number {
   return values.length;
 }
 
-test('pyPformat reproduces fail2ban-client --dp (the installed /etc/fail2ban)', (t) => {
-  if (PYTHON === undefined || F2B_CLIENT === undefined) return t.skip('python3/fail2ban-client not available');
+void test('pyPformat reproduces fail2ban-client --dp (the installed /etc/fail2ban)', (t) => {
+  if (PYTHON === undefined || F2B_CLIENT === undefined) {
+    t.skip('python3/fail2ban-client not available');
+    return;
+  }
   t.diagnostic(`${checkDumpPretty([])} commands`);
 });
 
-test('pyPformat reproduces fail2ban-client --dp with every stock jail enabled', (t) => {
+void test('pyPformat reproduces fail2ban-client --dp with every stock jail enabled', (t) => {
   if (PYTHON === undefined || F2B_CLIENT === undefined || !existsSync('/etc/fail2ban/jail.conf')) {
-    return t.skip('python3/fail2ban-client//etc/fail2ban not available');
+    t.skip('python3/fail2ban-client//etc/fail2ban not available');
+    return;
   }
   // A copy of /etc/fail2ban with every jail of jail.conf enabled: many more filters and actions.
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-pprint-'));

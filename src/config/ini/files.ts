@@ -11,7 +11,7 @@ import { pyGlob } from './glob.js';
 import { decodeUtf8Strict } from './pytext.js';
 import { parseIni, type IniFile } from './parseIni.js';
 import { pyDirname, pyIsAbs, pyJoin, pyStripExt } from './pypath.js';
-import { ConfigStore } from './store.js';
+import { ConfigStore, pyStr, type StoredOption } from './store.js';
 
 const CONDITIONAL_SECTION = /^([\p{L}\p{N}_]+)(\?.+)$/u;
 const LOGGER = 'fail2ban.configreader';
@@ -90,7 +90,7 @@ export class ConfigFiles {
       single.sections.set('INCLUDES', includes);
       for (const which of ['before', 'after'] as const) {
         if (!includes.has(which) && !file.defaults.has(which)) continue;
-        const value = String(single.get('INCLUDES', which));
+        const value = pyStr(single.get('INCLUDES', which));
         for (const entry of value.split('\n')) {
           const r = pyIsAbs(entry) ? entry : pyJoin(pyDirname(resource), entry);
           if (seen.includes(r)) continue;
@@ -153,7 +153,7 @@ export class ConfigFiles {
   }
 }
 
-function mergeSection(store: ConfigStore, rawName: string, section: ReadonlyMap<string, import('./store.js').StoredOption>): void {
+function mergeSection(store: ConfigStore, rawName: string, section: ReadonlyMap<string, StoredOption>): void {
   let name = rawName;
   let s = new Map(section);
   const cond = CONDITIONAL_SECTION.exec(rawName);

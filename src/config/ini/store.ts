@@ -83,7 +83,7 @@ function varsLayer(vars: Vars | undefined): Layer {
 }
 
 function buildVarsLayer(vars: Vars): Layer {
-  const entries = vars instanceof Map ? [...(vars as ReadonlyMap<string, OptionValue>)] : Object.entries(vars);
+  const entries: Array<[string, OptionValue]> = vars instanceof Map ? [...(vars as ReadonlyMap<string, OptionValue>)] : Object.entries(vars as Readonly<Record<string, OptionValue>>);
   if (entries.length === 0) return EMPTY_LAYER;
   const out = new Map<string, OptionValue>();
   for (const [k, v] of entries) out.set(k.toLowerCase(), v === null ? null : pyStr(v));
@@ -136,7 +136,7 @@ export class ConfigStore {
   /** `merge_section`: adds options to a section (created if needed), each name prefixed by `pref`. */
   mergeSection(name: string, options: ReadonlyMap<string, StoredOption>, pref = ''): void {
     let sec = this.sections.get(name);
-    if (!sec) this.sections.set(name, (sec = new Map()));
+    if (!sec) this.sections.set(name, (sec = new Map<string, StoredOption>()));
     for (const [k, v] of options) {
       if (pref === '') sec.set(k, v);
       else if (!k.startsWith(pref) && k !== '__name__') sec.set(pref + k, v);

@@ -1,6 +1,6 @@
 /** An action file (`action.d/<name>`) read for one jail, and its part of the command stream. */
 import type { ConfigFiles } from '../ini/files.js';
-import type { OptionValue } from '../ini/store.js';
+import { pyStr, type OptionValue } from '../ini/store.js';
 import type { OptionSpec } from './convert.js';
 import { DefinitionReader } from './definition.js';
 import type { StreamCommand } from './filter.js';
@@ -39,12 +39,12 @@ export class ActionReader extends DefinitionReader {
     }
     let actname = initOpts.get('actname');
     if (actname === undefined || actname === null) {
-      const name = String(n);
+      const name = pyStr(n);
       actname = actionFile + (name === jailName ? '' : name.startsWith(jailName) ? name.slice(jailName.length) : `-${name}`);
       initOpts.set('actname', actname);
     }
     super(files, `action.d/${actionFile}`, jailName, initOpts, ACTION_OPTIONS);
-    this.actionName = String(actname);
+    this.actionName = pyStr(actname);
   }
 
   convert(): StreamCommand[] {

@@ -4,7 +4,7 @@
  * `name[k=v]` arguments override, and the combined, tag-substituted result.
  */
 import type { ConfigFiles } from '../ini/files.js';
-import type { ConfigStore, OptionValue } from '../ini/store.js';
+import { pyStr, type ConfigStore, type OptionValue } from '../ini/store.js';
 import { substituteTags, TagRecursionError } from '../tags.js';
 import { ConfigError } from '../../shared/errors.js';
 import { convertValue, mergeMaps, readOptions, type OptionSpec } from './convert.js';
@@ -102,7 +102,7 @@ export abstract class DefinitionReader {
       try {
         opts.set(name, convertValue(type, v));
       } catch {
-        this.files.log.log('warning', 'fail2ban.configreader', `Wrong ${type} value ${JSON.stringify(v)} for '${name}'. Using default one: ${String(fallback)}`);
+        this.files.log.log('warning', 'fail2ban.configreader', `Wrong ${type} value ${JSON.stringify(v)} for '${name}'. Using default one: ${pyStr(fallback)}`);
         opts.set(name, fallback);
       }
     }

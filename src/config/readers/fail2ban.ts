@@ -1,5 +1,5 @@
 /** `fail2ban.conf` / `.local` / `fail2ban.d` (fail2ban's `Fail2banReader`): the server's own options. */
-import { ConfigError } from '../../shared/errors.js';
+import { ConfigError, type SourceLocation } from '../../shared/errors.js';
 import { PyDict, pyReprString } from '../../shared/pyvalue.js';
 import type { ConfigFiles } from '../ini/files.js';
 import { pyStr, type ConfigStore, type OptionValue } from '../ini/store.js';
@@ -41,10 +41,13 @@ const LEVELS: Readonly<Record<string, number>> = {
 };
 
 /** `str2LogLevel`: a level name or number; throws ConfigError "Invalid log level" otherwise. */
-export function logLevelValue(value: OptionValue): number {
+export function logLevelValue(value: OptionValue, location?: SourceLocation): number {
   const text = pyStr(value).toUpperCase();
   const n = /^\d+$/.test(text) ? Number(text) : LEVELS[text];
-  if (n === undefined) throw new ConfigError('E_LOGLEVEL', `Invalid log level ${pyReprString(pyStr(value))}`);
+  if (n === undefined) {
+    const python = `Invalid log level ${pyReprString(pyStr(value))}`;
+    throw new ConfigError('E_LOGLEVEL', `${python}; use CRITICAL, ERROR, WARNING, NOTICE, INFO, DEBUG, TRACEDEBUG, HEAVYDEBUG or a number`, location, { pythonMessage: python });
+  }
   return n;
 }
 
@@ -73,7 +76,8 @@ export class Fail2banReader {
     this.opts.clear();
     for (const [k, v] of readOptions({ store: this.cfg, log: this.files.log, section: 'Definition', specs: SERVER_OPTIONS })) this.opts.set(k, v);
     for (const [k, v] of overrides) this.opts.set(k, v);
-    logLevelValue((this.opts.get('loglevel') as OptionValue | undefined) ?? 0);
+    const where = this.cfg.originOf('Definition', 'loglevel');
+    logLevelValue((this.opts.get('loglevel') as OptionValue | undefined) ?? 0, where && { ...where, option: 'loglevel' });
     if (this.cfg.hasSection('Thread')) {
       const thread = readOptions({ store: this.cfg, log: this.files.log, section: 'Thread', specs: [['stacksize', 'int', null]] });
       if (thread.size > 0) this.opts.set('thread', thread);

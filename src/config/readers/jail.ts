@@ -84,6 +84,12 @@ export class JailReader {
     return this.forceEnable || this.opts.get('enabled') === true;
   }
 
+  /** The option's text as written (interpolated), for messages; undefined if it cannot be read. */
+  rawText(option: string): string | undefined {
+    const found = this.store.lookup(this.name, option);
+    return 'value' in found && found.value !== null ? pyStr(found.value) : undefined;
+  }
+
   /** Where an option of this jail was written (its section, or DEFAULT). */
   locate(option: string): SourceLocation {
     const origin = this.store.originOf(this.name, option);

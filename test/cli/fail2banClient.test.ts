@@ -1,0 +1,45 @@
+/** `fail2ban-client` options outside the configuration dump, side by side with Debian's. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { runFail2banClient } from '../../src/cli/fail2banClient.js';
+import { recordingIo } from '../helpers/io.js';
+import { needOracle, runOurs, runReal, stripLogPrefix } from '../helpers/oracle.js';
+
+const SAME_AS_REAL: ReadonlyArray<readonly string[]> = [
+  ['-V'],
+  ['--version'],
+  ['--str2sec', '1d12h30m'],
+  ['--str2sec', '1.5h'],
+  ['--str2sec', '1y-6mo'],
+  ['--str2sec', 'abc'],
+  ['--bogus'],
+  ['-c', '/nonexistent/portcullis', '-d'],
+  ['--loglevel', 'LOUD', '-d'],
+  ['--d'],
+  ['-t', '-c'],
+];
+
+describe('fail2ban-client options, side by side', () => {
+  for (const args of SAME_AS_REAL) {
+    test(`fail2ban-client ${args.join(' ')}`, (t) => {
+      if (!needOracle(t)) return;
+      const real = runReal('fail2ban-client', args);
+      const ours = runOurs('fail2ban-client', args);
+      assert.equal(ours.stdout, real.stdout);
+      assert.equal(ours.status, real.status);
+      assert.equal(stripLogPrefix(ours.stderr), stripLogPrefix(real.stderr));
+    });
+  }
+
+  test('a server command says plainly that there is no server yet, exit 255', () => {
+    const io = recordingIo();
+    assert.equal(runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban', 'status'], io), 255);
+    assert.match(io.err, /needs the portcullis server/);
+  });
+
+  test('no command prints the usage and fails, as fail2ban does', () => {
+    const io = recordingIo();
+    assert.equal(runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban'], io), 255);
+    assert.match(io.out, /^Usage: fail2ban-client \[OPTIONS\] <COMMAND>/);
+  });
+});
