@@ -36,7 +36,7 @@ export function durationExpression(text: string): string {
  * `str2seconds`: an integer (number) or a float (PyFloat), as Python would compute it.
  * Throws DurationError with Python's message for anything else.
  */
-export function str2seconds(text: string): number | PyFloat {
+export function str2seconds(text: string): number | bigint | PyFloat {
   const result = evaluateArithmetic(durationExpression(text));
   if (typeof result === 'string') throw new DurationError(result);
   return result;
@@ -46,7 +46,7 @@ export function str2seconds(text: string): number | PyFloat {
 export function parseDurationSeconds(text: string): number | undefined {
   try {
     const v = str2seconds(text);
-    return v instanceof PyFloat ? v.value : v;
+    return v instanceof PyFloat ? v.value : Number(v);
   } catch {
     return undefined;
   }

@@ -14,7 +14,7 @@ export class PyDict {
 }
 
 /** The Python values the configuration stream holds. `null` is `None`. */
-export type PyValue = string | number | boolean | null | PyFloat | PyDict | readonly PyValue[];
+export type PyValue = string | number | bigint | boolean | null | PyFloat | PyDict | readonly PyValue[];
 
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
@@ -64,7 +64,7 @@ export function pyRepr(value: PyValue): string {
   if (value === true) return 'True';
   if (value === false) return 'False';
   if (typeof value === 'string') return pyReprString(value);
-  if (typeof value === 'number') return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (value instanceof PyFloat) return pyReprFloat(value.value);
   if (value instanceof PyDict) return '{' + value.entries.map(([k, v]) => `${pyReprString(k)}: ${pyRepr(v)}`).join(', ') + '}';
   return '[' + value.map(pyRepr).join(', ') + ']';

@@ -13,8 +13,10 @@ export class NodeFileSystem implements FileSystem {
 
   stat(path: string): FileStat | undefined {
     try {
-      const st = fs.statSync(path);
-      return { isFile: st.isFile(), isDirectory: st.isDirectory() };
+      // throwIfNoEntry: a missing path is common here (.local companions, .d folders) and
+      // building an exception for each one is measurably slow.
+      const st = fs.statSync(path, { throwIfNoEntry: false });
+      return st && { isFile: st.isFile(), isDirectory: st.isDirectory() };
     } catch {
       return undefined;
     }
@@ -22,14 +24,14 @@ export class NodeFileSystem implements FileSystem {
 
   lexists(path: string): boolean {
     try {
-      fs.lstatSync(path);
-      return true;
+      return fs.lstatSync(path, { throwIfNoEntry: false }) !== undefined;
     } catch {
       return false;
     }
   }
 
   readDir(path: string): string[] {
+    if (!this.stat(path)?.isDirectory) return [];
     try {
       // opendir yields entries in the kernel's directory order, as Python's scandir does.
       const dir = fs.opendirSync(path);
