@@ -49,6 +49,10 @@ export function substituteTags(input: ReadonlyMap<string, OptionValue>, opts: Ta
       if (ignore.has(tag) || done.has(tag)) continue;
       const orig = tags.get(tag) ?? null;
       const original = pyStr(orig);
+      if (!original.includes('<')) {
+        done.add(tag);
+        continue;
+      }
       let value = original;
       const counts = repCounts.get(tag) ?? new Map<string, number>();
       let m = searchTag(value, 0);
@@ -82,6 +86,9 @@ export function substituteTags(input: ReadonlyMap<string, OptionValue>, opts: Ta
           again = true;
         }
         tags.set(tag, value);
+      } else {
+        // Nothing in it resolved; the option names and lookups are fixed, so nothing ever will.
+        done.add(tag);
       }
       if (!value.includes('<')) done.add(tag);
     }

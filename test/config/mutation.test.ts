@@ -730,7 +730,8 @@ function defineTests(): void {
           const mineErr = normalisedStderr(mine.stderr);
           if (realErr !== mineErr) {
             stderrDiffs++;
-            t.diagnostic(`stderr differs, case ${index} (seed=${SEED}): ${tree.mutations.join('; ')}\n${shortDiff(realErr, mineErr, 6)}`);
+            t.diagnostic(`stderr differs (- real, + ours), case ${index} (seed=${SEED}): ${tree.mutations.join('; ')}`);
+            for (const line of shortDiff(realErr, mineErr, 6).split('\n')) t.diagnostic(`  ${line}`);
           }
           removeTree(tree);
         }

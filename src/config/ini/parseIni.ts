@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../../shared/errors.js';
 import { pyReprString } from '../../shared/pyvalue.js';
-import { pyIsSpace, pyRstrip, pyStrip, pyTextLines, PY_SPACE } from './pytext.js';
+import { pyIsSpaceCode, pyRstrip, pyStrip, pyTextLines } from './pytext.js';
 
 /** One option as read: its joined value and where its key stands. */
 export interface IniEntry {
@@ -24,8 +24,6 @@ export interface IniFile {
 }
 
 const SECTION_RE = /^\[(.+)\]/;
-const OPTION_RE = new RegExp(`^(.*?)[${PY_SPACE}]*(=|:)[${PY_SPACE}]*(.*)$`, 's');
-const NON_SPACE_RE = new RegExp(`[^${PY_SPACE}]`);
 
 interface OpenOption {
   readonly name: string;
@@ -37,16 +35,32 @@ const reprLine = pyReprString;
 /** Index where an inline `;` comment starts (at column 0 or after whitespace), or -1. */
 function inlineCommentStart(line: string): number {
   for (let i = line.indexOf(';'); i !== -1; i = line.indexOf(';', i + 1)) {
-    if (i === 0 || pyIsSpace(line[i - 1])) return i;
+    if (i === 0 || pyIsSpaceCode(line.charCodeAt(i - 1))) return i;
   }
   return -1;
 }
 
 function lineValue(line: string): { value: string; hadComment: boolean } {
   const stripped = pyStrip(line);
-  if (stripped.startsWith('#') || stripped.startsWith(';')) return { value: '', hadComment: true };
-  const c = inlineCommentStart(line);
-  return { value: pyStrip(c === -1 ? line : line.slice(0, c)), hadComment: c !== -1 };
+  const first = stripped.charCodeAt(0);
+  if (first === 0x23 /* # */ || first === 0x3b /* ; */) return { value: '', hadComment: true };
+  const c = line.indexOf(';') === -1 ? -1 : inlineCommentStart(line);
+  return { value: c === -1 ? stripped : pyStrip(line.slice(0, c)), hadComment: c !== -1 };
+}
+
+/** Index of the first character Python does not count as whitespace, or -1. */
+function firstNonSpace(line: string): number {
+  for (let i = 0; i < line.length; i++) if (!pyIsSpaceCode(line.charCodeAt(i))) return i;
+  return -1;
+}
+
+/** ConfigParser's option regex `(.*?)\s*(=|:)\s*(.*)$` on a stripped line: [name, value] or undefined. */
+function splitOption(value: string): [string, string] | undefined {
+  const eq = value.indexOf('=');
+  const colon = value.indexOf(':');
+  const at = eq === -1 ? colon : colon === -1 ? eq : Math.min(eq, colon);
+  if (at === -1) return undefined;
+  return [pyRstrip(value.slice(0, at)), pyStrip(value.slice(at + 1))];
 }
 
 type RawSection = Map<string, { lines: string[]; line: number }>;
@@ -73,14 +87,14 @@ export function parseIni(text: string, path: string): IniFile {
       if (!hadComment && open) open.section.get(open.name)?.lines.push('');
       return;
     }
-    const firstNonSpace = line.search(NON_SPACE_RE);
-    const curIndent = firstNonSpace === -1 ? 0 : firstNonSpace;
+    const nonSpace = firstNonSpace(line);
+    const curIndent = nonSpace === -1 ? 0 : nonSpace;
     if (current && open && curIndent > indentLevel) {
       open.section.get(open.name)?.lines.push(value);
       return;
     }
     indentLevel = curIndent;
-    const header = SECTION_RE.exec(value);
+    const header = value.charCodeAt(0) === 0x5b /* [ */ ? SECTION_RE.exec(value) : null;
     if (header) {
       sectionName = header[1] ?? '';
       if (sectionName === 'DEFAULT') current = defaults;
@@ -106,14 +120,14 @@ export function parseIni(text: string, path: string): IniFile {
         { pythonMessage: `File contains no section headers.\nfile: '${path}', line: ${lineNo}\n${reprLine(line)}` },
       );
     }
-    const opt = OPTION_RE.exec(value);
+    const opt = splitOption(value);
     if (!opt) {
       badLines.push({ line: lineNo, text: line });
       return;
     }
-    const rawName = opt[1] ?? '';
+    const [rawName, optValue] = opt;
     if (rawName === '') badLines.push({ line: lineNo, text: line });
-    const name = pyRstrip(rawName).toLowerCase();
+    const name = rawName.toLowerCase();
     const key = `${sectionName}\u0000${name}`;
     if (seen.has(key)) {
       throw new ConfigError(
@@ -124,7 +138,7 @@ export function parseIni(text: string, path: string): IniFile {
       );
     }
     seen.add(key);
-    current.set(name, { lines: [pyStrip(opt[3] ?? '')], line: lineNo });
+    current.set(name, { lines: [optValue], line: lineNo });
     open = name === '' ? undefined : { name, section: current };
   });
 

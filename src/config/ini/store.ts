@@ -156,12 +156,20 @@ export class ConfigStore {
     const sec = this.sections.get(section);
     if (!sec && section !== 'DEFAULT') return { missing: 'section' };
     const key = option.toLowerCase();
-    const chain = new Chain([varsLayer(opts.vars), new SectionLayer(sec), new SectionLayer(this.defaults)]);
-    const value = chain.get(key);
+    const vars = varsLayer(opts.vars);
+    // The ChainMap lookup, done directly: this runs thousands of times per load.
+    // (Not `??`: a None value found in an earlier layer stops the search, as in a ChainMap.)
+    let value = vars.get(key);
+    if (value === undefined) value = sec?.get(key)?.value;
+    if (value === undefined) value = this.defaults.get(key)?.value;
     if (value === undefined) return { missing: 'option' };
     if (opts.raw || value === null) return { value };
+    const text = pyStr(value);
+    // Without a "%" interpolation cannot change the text (and cannot fail): skip its set-up.
+    if (!text.includes('%')) return { value: text };
+    const chain = new Chain([vars, new SectionLayer(sec), new SectionLayer(this.defaults)]);
     const accum: string[] = [];
-    this.interpolateSome(section, key, accum, pyStr(value), chain, 1);
+    this.interpolateSome(section, key, accum, text, chain, 1);
     return { value: accum.join('') };
   }
 
