@@ -5,7 +5,7 @@
 import type { SourceLocation } from '../shared/errors.js';
 import { parseDurationSeconds } from '../shared/duration.js';
 import { PyFloat, pyRepr, type PyValue } from '../shared/pyvalue.js';
-import type { ActionConfig, BackendKind, BanTimeIncrement, FilterConfig, JailConfig, LogPathConfig, Problem, UseDns } from './model.js';
+import type { ActionConfig, BackendKind, BanTimeIncrement, FilterConfig, JailConfig, LogPathConfig, LogPathPattern, Problem, UseDns } from './model.js';
 import type { JailReader } from './readers/jail.js';
 import type { StreamCommand } from './readers/filter.js';
 import { extractOptions } from './options.js';
@@ -141,6 +141,20 @@ function buildIncrement(b: JailBuilder): BanTimeIncrement {
   };
 }
 
+/** The `logpath` lines as fail2ban splits them: the last space-separated word may be head/tail. */
+function logPathPatterns(jail: JailReader): LogPathPattern[] {
+  const value = jail.options.get('logpath');
+  if (value === undefined || value === null) return [];
+  return pyStr(value)
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const cut = line.lastIndexOf(' ');
+      const tail = cut === -1 ? 'head' : line.slice(cut + 1);
+      return { pattern: cut === -1 ? line : line.slice(0, cut), tail: tail.toLowerCase() === 'tail' };
+    });
+}
+
 /** Builds the typed jail from its commands; problems are returned, never thrown. */
 export function buildJailConfig(jail: JailReader, stream: readonly StreamCommand[], source: SourceLocation | undefined): { jail: JailConfig; problems: Problem[] } {
   const b = new JailBuilder(jail);
@@ -167,6 +181,7 @@ export function buildJailConfig(jail: JailReader, stream: readonly StreamCommand
     ignorecommand: b.text('ignorecommand') ?? '',
     ignorecache: b.text('ignorecache'),
     logpaths: b.logpaths,
+    logpathPatterns: backend === 'systemd' ? [] : logPathPatterns(jail),
     logencoding,
     logtimezone: b.text('logtimezone'),
     actions: b.actions,

@@ -7,6 +7,12 @@ import type { SourceLocation } from '../shared/errors.js';
 export type UseDns = 'yes' | 'warn' | 'no' | 'raw';
 export type BackendKind = 'auto' | 'polling' | 'pyinotify' | 'gamin' | 'systemd';
 
+export interface LogPathPattern {
+  /** As written: a path or a glob (`*`, `?`, `[…]`). */
+  readonly pattern: string;
+  readonly tail: boolean;
+}
+
 export interface LogPathConfig {
   /** A file the glob matched now. */
   readonly path: string;
@@ -65,7 +71,10 @@ export interface JailConfig {
   readonly ignoreself: boolean;
   readonly ignorecommand: string;
   readonly ignorecache: string | undefined;
+  /** The files the globs match now. */
   readonly logpaths: readonly LogPathConfig[];
+  /** The `logpath` lines as written, for files that appear later (empty for journal backends). */
+  readonly logpathPatterns: readonly LogPathPattern[];
   readonly logencoding: string;
   readonly logtimezone: string | undefined;
   readonly actions: readonly ActionConfig[];

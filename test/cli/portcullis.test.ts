@@ -76,6 +76,7 @@ describe('portcullis CLI', () => {
       assert.deepEqual((j.bantimeIncrement as Record<string, unknown>).multipliers, [1, 2, 4]);
       assert.equal((j.bantimeIncrement as Record<string, unknown>).enabled, true);
       assert.deepEqual(j.logpaths, [{ path: path.join(dir, 't.log'), tail: false }]);
+      assert.deepEqual(j.logpathPatterns, [{ pattern: path.join(dir, 't.log'), tail: false }]);
       const action = (j.actions as Array<Record<string, unknown>>)[0] ?? {};
       assert.equal(action.name, 'a1-x');
       assert.equal((action.properties as Record<string, unknown>).actionban, 'echo ban <ip>');

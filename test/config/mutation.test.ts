@@ -191,6 +191,8 @@ const TOKENS: ReadonlyArray<readonly [string, Buffer]> = [
   ['\\f', Buffer.from('\f')],
   ['U+00A0', Buffer.from('\u00a0')],
   ['U+2028', Buffer.from('\u2028')],
+  ['U+2029', Buffer.from('\u2029')],
+  ['U+0085', Buffer.from('\u0085')],
   ['é', Buffer.from('é')],
   ['x', Buffer.from('x')],
   ['"', Buffer.from('"')],
@@ -646,7 +648,7 @@ function shortDiff(expected: string, actual: string, max = 12): string {
 
 /** stderr without what differs between any two runs: timestamps and process ids. */
 function normalisedStderr(text: string): string {
-  return text.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /gm, '').replace(/ \[\d+\]: /g, ' [pid]: ');
+  return text.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /gm, '').replace(/\[\d+\]: /g, '[pid]: ');
 }
 
 function firstLines(text: string, n = 6): string {

@@ -131,7 +131,11 @@ export class JailReader {
       parsed = extractOptions(text);
     } catch (e) {
       if (!(e instanceof OptionSyntaxError)) throw e;
-      throw new JailDefError(`Invalid filter definition ${pyReprString(text)}: ${e.message}`, this.locate('filter'));
+      throw new JailDefError(
+        `Invalid filter definition ${pyReprString(text)}: ${e.message}`,
+        this.locate('filter'),
+        `Jail "${this.name}": filter = ${text} is not valid (${e.message}); write name or name[key=value, key="a value, with commas"], without spaces around "="`,
+      );
     }
     this.filter = new FilterReader(this.files, parsed.name, this.name, new Map(parsed.options));
     if (!this.filter.read()) {
@@ -170,7 +174,11 @@ export class JailReader {
       parsed = extractOptions(act);
     } catch (e) {
       if (!(e instanceof OptionSyntaxError)) throw e;
-      throw new JailDefError(`Invalid action definition ${pyReprString(act)}: ${e.message}`, this.locate('action'));
+      throw new JailDefError(
+        `Invalid action definition ${pyReprString(act)}: ${e.message}`,
+        this.locate('action'),
+        `Jail "${this.name}": action ${act} is not valid (${e.message}); write name or name[key=value, key="a value, with commas"], without spaces around "="`,
+      );
     }
     const { name, options } = parsed;
     if (name.endsWith('.py')) {
