@@ -2,6 +2,7 @@
  * Composition root of the command-line programs: builds the real adapters, runs the program the
  * launcher names, writes its output and sets the exit code. Nothing else touches `process`.
  */
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { NodeFileSystem } from '../system/nodeFs.js';
@@ -41,6 +42,17 @@ function isShortRun(program: ProgramName, args: readonly string[]): boolean {
   return program === 'fail2ban-client' || (program === 'portcullis' && args[0] === 'config');
 }
 
+/** `config/` of the installation: found upwards from this file (dist/cli.mjs or dist/src/cli/main.js). */
+function builtinConfigDir(io: CliIo): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!io.fs.stat(path.join(dir, 'package.json'))?.isFile) {
+    const up = path.dirname(dir);
+    if (up === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'config');
+    dir = up;
+  }
+  return path.join(dir, 'config');
+}
+
 /** Runs one program with the process' arguments and exits with its code. */
 export function main(program: ProgramName, invokedAs: string): void {
   const io = realIo();
@@ -50,7 +62,7 @@ export function main(program: ProgramName, invokedAs: string): void {
   try {
     switch (program) {
       case 'portcullis':
-        code = runPortcullis(args, io, { builtinConfigDir: fileURLToPath(new URL('../../../config', import.meta.url)) });
+        code = runPortcullis(args, io, { builtinConfigDir: builtinConfigDir(io) });
         break;
       case 'fail2ban-client':
         code = runFail2banClient(invokedAs, args, io);

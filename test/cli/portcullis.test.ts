@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { runPortcullis } from '../../src/cli/portcullis.js';
 import { hidingFs, recordingIo } from '../helpers/io.js';
-import { makeTree, removeTree, ROOT } from '../helpers/oracle.js';
+import { makeTree, removeTree, ROOT, runOurs } from '../helpers/oracle.js';
 import { tree } from '../config/fixture.js';
 
 const BUILTIN = path.join(ROOT, 'config');
@@ -94,6 +94,12 @@ describe('portcullis CLI', () => {
     const dump = recordingIo(hidingFs(['/etc/fail2ban']));
     assert.equal(runPortcullis(['config', 'dump'], dump, env), 0);
     assert.match(dump.out, /\[sshd\]\n {2}backend {8}systemd/);
+  });
+
+  test('the installed launcher finds the built-in configuration', () => {
+    const r = runOurs('portcullis', ['config', 'check', '-c', BUILTIN]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${BUILTIN}: 1 jail enabled (sshd), 0 errors, 0 warnings\n`);
   });
 
   test('a directory that does not exist is a located error, not a crash', () => {
