@@ -39,10 +39,10 @@ NODE="$(command -v node)"
 [[ -d "$STOCK" ]] || { echo "no stock configuration at $STOCK" >&2; exit 1; }
 [[ -x "$F2B_CLIENT" ]] || { echo "fail2ban-client not found at $F2B_CLIENT" >&2; exit 1; }
 
-# portcullis runs from dist/ (npm run build).
-if [[ ! -f "$ROOT/dist/src/config/index.js" || ! -f "$ROOT/dist/src/system/nodeFs.js" || ! -f "$ROOT/dist/src/cli/main.js" ]]; then
-  echo "dist/ missing: building with npx tsc -p tsconfig.json" >&2
-  (cd "$ROOT" && npx tsc -p tsconfig.json)
+# portcullis runs from dist/ (npm run build: the modules, and the CLI bundle dist/cli.mjs).
+if [[ ! -f "$ROOT/dist/src/config/index.js" || ! -f "$ROOT/dist/src/system/nodeFs.js" || ! -f "$ROOT/dist/cli.mjs" ]]; then
+  echo "dist/ missing: building with npm run build" >&2
+  (cd "$ROOT" && npm run build >&2)
 fi
 
 # --- configuration tree: stock copy + every jail of jail.conf enabled -------
@@ -107,7 +107,7 @@ PY_EMPTY = [PY, "-c", ""]
 NODE_EMPTY = [NODE, "-e", ""]
 # start-up plus loading the CLI's code, doing nothing with it
 PY_LOAD = [PY, "-c", "import fail2ban.client.fail2banclient, fail2ban.client.configurator"]
-NODE_LOAD = [NODE, "--input-type=module", "-e", "await import(%s)" % json.dumps(os.path.join(ROOT, "dist", "src", "cli", "main.js"))]
+NODE_LOAD = [NODE, "--input-type=module", "-e", "await import(%s)" % json.dumps(os.path.join(ROOT, "dist", "cli.mjs"))]
 
 def wall(cmd):
 	"""Wall time (ms) of one run; stdout discarded like `>/dev/null`."""
@@ -161,11 +161,13 @@ for _ in range(RUNS):
 # portcullis, and so on (only one works at a time). This is repeated ROUNDS times
 # with fresh processes. Cold = first iteration of a process (median over the
 # ROUNDS processes); warm = iterations 2..RUNS pooled over the ROUNDS processes.
-ip = {"f2b": {"cold": [], "warm": [], "commands": set()}, "pc": {"cold": [], "warm": [], "commands": set()}}
+# "pc" runs as the CLI does (V8 without TurboFan, see src/cli/main.ts); "pcopt" with V8's defaults.
 ip_cmds = {
 	"f2b": [PY, os.path.join(BENCH, "config-resolve.py"), CONF, str(RUNS), "--lockstep"],
-	"pc": [NODE, os.path.join(BENCH, "config-resolve.mjs"), CONF, str(RUNS), "--lockstep"],
+	"pc": [NODE, "--no-opt", os.path.join(BENCH, "config-resolve.mjs"), CONF, str(RUNS), "--lockstep"],
+	"pcopt": [NODE, os.path.join(BENCH, "config-resolve.mjs"), CONF, str(RUNS), "--lockstep"],
 }
+ip = {k: {"cold": [], "warm": [], "commands": set()} for k in ip_cmds}
 
 errs = {}  # stderr goes to files, so a chatty script cannot block on a full pipe
 
@@ -181,15 +183,15 @@ def expect_line(k, p):
 	return line.strip()
 
 for _ in range(ROUNDS):
-	errs.update({k: tempfile.TemporaryFile() for k in ("f2b", "pc")})
+	errs.update({k: tempfile.TemporaryFile() for k in ip_cmds})
 	procs = {k: subprocess.Popen(ip_cmds[k], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-		stderr=errs[k], text=True) for k in ("f2b", "pc")}
+		stderr=errs[k], text=True) for k in ip_cmds}
 	for k, p in procs.items():
 		if expect_line(k, p) != "ready":
 			sys.exit("in-process script %s: expected 'ready'" % k)
-	times = {"f2b": [], "pc": []}
+	times = {k: [] for k in ip_cmds}
 	for _ in range(RUNS):
-		for k in ("f2b", "pc"):
+		for k in ip_cmds:
 			procs[k].stdin.write("\n")
 			procs[k].stdin.flush()
 			times[k].append(float(expect_line(k, procs[k])))
@@ -204,8 +206,8 @@ for _ in range(ROUNDS):
 for k in ip:
 	if len(ip[k]["commands"]) != 1:
 		sys.exit("ABORT: %s produced varying command counts: %s" % (k, sorted(ip[k]["commands"])))
-n_f2b, n_pc = ip["f2b"]["commands"].pop(), ip["pc"]["commands"].pop()
-if n_f2b != n_pc:
+n_f2b, n_pc, n_pcopt = ip["f2b"]["commands"].pop(), ip["pc"]["commands"].pop(), ip["pcopt"]["commands"].pop()
+if not (n_f2b == n_pc == n_pcopt):
 	sys.exit("ABORT: in-process command counts differ: fail2ban %d, portcullis %d" % (n_f2b, n_pc))
 
 # ---- table -------------------------------------------------------------------
@@ -222,10 +224,12 @@ ms_row("interpreter start-up, p90", p90(w["py0"]), p90(w["node0"]))
 ms_row("start-up + loading the CLI's modules (no work), median", med(w["pyload"]), med(w["nodeload"]))
 ms_row("CLI median minus start-up median (derived)", med(w["f2b"]) - med(w["py0"]), med(w["pc"]) - med(w["node0"]))
 ms_row("CLI median minus start-up+modules median (derived)", med(w["f2b"]) - med(w["pyload"]), med(w["pc"]) - med(w["nodeload"]))
-ms_row("in-process resolve, 1st (cold) iteration, median of %d processes" % ROUNDS,
+ms_row("in-process resolve as the CLI runs it (`--no-opt`), 1st (cold) iteration, median of %d processes" % ROUNDS,
 	med(ip["f2b"]["cold"]), med(ip["pc"]["cold"]))
 ms_row("in-process resolve, warm (iterations 2..%d), median" % RUNS, med(ip["f2b"]["warm"]), med(ip["pc"]["warm"]))
 ms_row("in-process resolve, warm, p90", p90(ip["f2b"]["warm"]), p90(ip["pc"]["warm"]))
+ms_row("in-process resolve with V8 defaults (TurboFan on), cold, median", med(ip["f2b"]["cold"]), med(ip["pcopt"]["cold"]))
+ms_row("in-process resolve with V8 defaults (TurboFan on), warm, median", med(ip["f2b"]["warm"]), med(ip["pcopt"]["warm"]))
 mib_row("CLI `-d`, peak RSS, median", med(rss["f2b"]), med(rss["pc"]))
 mib_row("interpreter start-up, peak RSS, median", med(rss["py0"]), med(rss["node0"]))
 rows.append(("commands in the stream (in-process)", str(n_f2b), str(n_pc), "same"))

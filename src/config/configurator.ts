@@ -40,9 +40,14 @@ export class Configurator {
     return this.files.basedir;
   }
 
-  /** Forgets everything read (a new load sees changed files). */
+  /**
+   * Forgets what was read so that a new load sees changed files — except fail2ban.conf, which
+   * fail2ban's client keeps once read (its reader outlives `Reload()`).
+   */
   reload(): void {
+    const server = this.files.stores.get('fail2ban');
     this.files = new ConfigFiles(this.fs, this.files.basedir, this.log);
+    if (server) this.files.stores.set('fail2ban', server);
     this.fail2ban = new Fail2banReader(this.files);
     this.jails = new JailsReader(this.files, this.forceEnable);
   }

@@ -49,10 +49,12 @@ function envInt(name: string, fallback: number): number {
 const SEED = envInt('PORTCULLIS_MUTATION_SEED', DEFAULT_SEED) >>> 0;
 const CASES = envInt('PORTCULLIS_MUTATION_CASES', 300);
 const DIFF_CASES = envInt('PORTCULLIS_MUTATION_DIFF', 25);
-const ONLY = process.env['PORTCULLIS_MUTATION_ONLY'];
+const ONLY = process.env['PORTCULLIS_MUTATION_ONLY'] ? envInt('PORTCULLIS_MUTATION_ONLY', 0) : undefined;
 /** No progress on one case for this long counts as a hang. */
 const CASE_TIMEOUT_MS = 20_000;
 const SPAWN_TIMEOUT_MS = 60_000;
+/** Memory limit of each client run by the differential part, and of the in-process worker. */
+const MEMORY_CAP_MB = 4096;
 
 /** The files the enabled jails read, and the targets of the mutations. */
 const TARGETS = [
@@ -378,7 +380,7 @@ function removeTree(tree: MutatedTree): void {
 }
 
 function caseIndices(count: number): number[] {
-  if (ONLY !== undefined && ONLY !== '') return [Number(ONLY)];
+  if (ONLY !== undefined) return [ONLY];
   return Array.from({ length: count }, (_, i) => i);
 }
 
@@ -419,7 +421,8 @@ function thrown(e: unknown): ThrownInfo {
   return { name: typeof e, message: String(e), stack: '' };
 }
 
-function readTree(confDir: string): ReaderOutcome {
+function readTree(confDir: string, phase: (name: string) => void = () => {}): ReaderOutcome {
+  phase('readConfigStream');
   let stream: StreamOutcome;
   try {
     const r = readConfigStream(new Configurator(new NodeFileSystem(), confDir, new CollectingLog()), {
@@ -444,6 +447,7 @@ function readTree(confDir: string): ReaderOutcome {
     stream = { kind: 'threw', ...thrown(e) };
   }
   let check: CheckOutcome;
+  phase('checkConfiguration');
   try {
     const c = checkConfiguration(new NodeFileSystem(), confDir);
     check = {
@@ -465,7 +469,8 @@ function runWorker(): void {
   const port = parentPort;
   if (!port) return;
   port.on('message', (msg: { id: number; confDir: string }) => {
-    port.postMessage({ id: msg.id, outcome: readTree(msg.confDir) });
+    const outcome = readTree(msg.confDir, (phase) => port.postMessage({ id: msg.id, phase }));
+    port.postMessage({ id: msg.id, outcome });
   });
 }
 
@@ -477,12 +482,12 @@ class ReaderPool {
   private spawn(): Worker {
     const w = new Worker(fileURLToPath(import.meta.url), {
       workerData: { role: WORKER_ROLE },
-      resourceLimits: { maxOldGenerationSizeMb: 1024 },
+      resourceLimits: { maxOldGenerationSizeMb: MEMORY_CAP_MB },
     });
     return w;
   }
 
-  async read(confDir: string): Promise<ReaderOutcome | { hang: true } | { died: string }> {
+  async read(confDir: string): Promise<ReaderOutcome | { hang: string } | { died: string }> {
     const worker = (this.worker ??= this.spawn());
     const id = this.nextId++;
     return new Promise((resolve) => {
@@ -492,8 +497,14 @@ class ReaderPool {
         worker.off('error', onError);
         worker.off('exit', onExit);
       };
-      const onMessage = (msg: { id: number; outcome: ReaderOutcome }): void => {
+      let phase = 'the worker';
+      const onMessage = (msg: { id: number; phase?: string; outcome?: ReaderOutcome }): void => {
         if (msg.id !== id) return;
+        if (msg.phase !== undefined) {
+          phase = msg.phase;
+          return;
+        }
+        if (msg.outcome === undefined) return;
         done();
         resolve(msg.outcome);
       };
@@ -511,7 +522,7 @@ class ReaderPool {
         done();
         this.worker = undefined;
         void worker.terminate();
-        resolve({ hang: true });
+        resolve({ hang: phase });
       }, CASE_TIMEOUT_MS);
       worker.on('message', onMessage);
       worker.on('error', onError);
@@ -673,7 +684,7 @@ function defineTests(): void {
           const tree = makeTree(index);
           const outcome = await pool.read(tree.confDir);
           let faults: string[];
-          if ('hang' in outcome) faults = [`the reader did not return within ${CASE_TIMEOUT_MS / 1000} s (a hang)`];
+          if ('hang' in outcome) faults = [`${outcome.hang} did not return within ${CASE_TIMEOUT_MS / 1000} s (a hang)`];
           else if ('died' in outcome) faults = [`the reader's worker died: ${outcome.died}`];
           else faults = judge(tree, outcome);
           if (faults.length > 0) failures.push(`${describe(tree)}\n  faults:\n${faults.map((f) => `    * ${f}`).join('\n')}`);
@@ -709,14 +720,16 @@ function defineTests(): void {
 
       // Every CASES/DIFF_CASES-th tree of the in-process run (the same trees: same seed, same index).
       const step = Math.max(1, Math.floor(CASES / Math.max(1, DIFF_CASES)));
-      const indices = ONLY !== undefined && ONLY !== '' ? caseIndices(1) : Array.from({ length: DIFF_CASES }, (_, k) => k * step);
+      const indices = ONLY !== undefined ? [ONLY] : Array.from({ length: DIFF_CASES }, (_, k) => k * step);
       const failures: string[] = [];
       let stderrDiffs = 0;
       for (const index of [-1, ...indices]) {
         // Case -1: the unmutated tree, so that a general difference shows as such.
         const tree = makeTree(index, index >= 0);
-        const real = run(REAL_CLIENT, ['-c', tree.confDir, '-d']);
-        const mine = run(process.execPath, [ours, '-c', tree.confDir, '-d']);
+        // Memory capped: a mutation can make `<tag>` substitution grow without bound, and the real
+        // client then takes all the memory of the machine (24 GB seen) before the OOM killer stops it.
+        const real = run('/bin/sh', ['-c', `ulimit -v ${MEMORY_CAP_MB * 1024} && exec "$0" "$@"`, REAL_CLIENT, '-c', tree.confDir, '-d']);
+        const mine = run(process.execPath, [`--max-old-space-size=${MEMORY_CAP_MB}`, ours, '-c', tree.confDir, '-d']);
         const problems: string[] = [];
         if (real.error !== undefined || real.signal !== null) problems.push(`the real client did not finish: ${real.error ?? real.signal}`);
         if (mine.error !== undefined || mine.signal !== null) problems.push(`our client did not finish: ${mine.error ?? mine.signal}`);

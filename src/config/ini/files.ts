@@ -9,6 +9,7 @@ import { ConfigError } from '../../shared/errors.js';
 import type { ConfigLog } from '../log.js';
 import { pyGlob } from './glob.js';
 import { decodeUtf8Strict } from './pytext.js';
+import { utf8ErrorMessage } from './utf8.js';
 import { parseIni, type IniFile } from './parseIni.js';
 import { pyDirname, pyIsAbs, pyJoin, pyStripExt } from './pypath.js';
 import { ConfigStore, pyStr, type StoredOption } from './store.js';
@@ -41,7 +42,8 @@ export class ConfigFiles {
     if (bytes === undefined) return null;
     const text = decodeUtf8Strict(bytes);
     if (text === undefined) {
-      throw new ConfigError('E_DECODE', `${path} is not valid UTF-8; fail2ban skips such a file`, { file: path });
+      const python = utf8ErrorMessage(bytes) ?? "'utf-8' codec can't decode bytes";
+      throw new ConfigError('E_DECODE', `${path} is not valid UTF-8 (${python}); fail2ban ignores such a file`, { file: path }, { pythonMessage: python });
     }
     const file = parseIni(text, path);
     this.parsed.set(path, file);
@@ -75,7 +77,7 @@ export class ConfigFiles {
       file = this.parseFile(resource);
     } catch (e) {
       if (e instanceof ConfigError && e.code === 'E_DECODE') {
-        this.log.log('error', LOGGER, `Error decoding config file '${resource}': 'utf-8' codec can't decode bytes`);
+        this.log.log('error', 'fail2ban.configparserinc', `Error decoding config file '${resource}': ${e.pythonMessage}`);
         return [];
       }
       throw e;

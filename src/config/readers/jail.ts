@@ -63,6 +63,16 @@ export class JailDefError extends ConfigError {
 
 export type ActionEntry = ActionReader | StreamCommand;
 
+/** configparser's exceptions print their message as their repr; everything else is a ValueError. */
+const CONFIGPARSER_CODES = /^E_(?:INI_|INTERPOLATION_|NO_SECTION|NO_OPTION)/;
+
+/** Python's `repr(e)` of an error raised while reading an action. */
+function pythonRepr(e: unknown): string {
+  if (e instanceof ConfigError && CONFIGPARSER_CODES.test(e.code)) return e.pythonMessage;
+  const msg = e instanceof ConfigError ? e.pythonMessage : e instanceof Error ? e.message : String(e);
+  return `ValueError(${pyReprString(msg)})`;
+}
+
 export class JailReader {
   private opts = new Map<string, OptionValue>();
   filter: FilterReader | undefined;
@@ -159,9 +169,8 @@ export class JailReader {
         this.readAction(act);
       } catch (e) {
         if (e instanceof JailDefError) throw e;
-        const cls = e instanceof ConfigError ? e.constructor.name : 'Exception';
-        const msg = e instanceof ConfigError ? e.pythonMessage : String(e);
-        throw new ConfigError('E_ACTION', `Error in action definition ${pyReprString(act)}: ${cls}(${pyReprString(msg)})`, this.locate('action'), {
+        const located = e instanceof ConfigError ? e.location : undefined;
+        throw new ConfigError('E_ACTION', `Error in action definition ${pyReprString(act)}: ${pythonRepr(e)}`, located ?? this.locate('action'), {
           cause: e,
         });
       }
