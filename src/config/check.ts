@@ -74,12 +74,15 @@ function checkJail(configurator: Configurator, name: string, problems: Problem[]
       return undefined;
     }
     if (!jail.isEnabled()) return undefined;
+    let stream;
     try {
-      jail.convert(false);
+      stream = jail.convert(false);
     } catch (e) {
+      if (!(e instanceof ConfigError && e.code === 'E_NO_LOGFILE')) throw e;
       problems.push(problemFrom(e, name));
+      stream = jail.convert(true);
     }
-    const built = buildJailConfig(jail, jail.convert(true), store.originOf(name, 'enabled') ?? jail.locate('enabled'));
+    const built = buildJailConfig(jail, stream, store.originOf(name, 'enabled') ?? jail.locate('enabled'));
     problems.push(...built.problems);
     return built.jail;
   } catch (e) {

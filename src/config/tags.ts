@@ -9,6 +9,12 @@ import { pyStr, type OptionValue } from './ini/store.js';
 
 const TAG_RE = /<([^ <>]+)>/g;
 const MAX_TAG_REPLACE_COUNT = 25;
+/**
+ * fail2ban has no bound here: tags that each expand to several copies of each other grow
+ * exponentially until Python runs out of memory (observed: 24 GB, then killed). portcullis stops
+ * at a size no real option approaches and reports it instead of crashing.
+ */
+export const MAX_TAG_VALUE_LENGTH = 1 << 20;
 
 /** Raised when tags refer to themselves; the message is fail2ban's. */
 export class TagRecursionError extends PortcullisError {
@@ -76,7 +82,15 @@ export function substituteTags(input: ReadonlyMap<string, OptionValue>, opts: Ta
           m = searchTag(value, m.index + m[0].length);
           continue;
         }
-        value = value.split(`<${rtag}>`).join(pyStr(repl));
+        const replacement = pyStr(repl);
+        const copies = value.split(`<${rtag}>`);
+        if (value.length + (copies.length - 1) * replacement.length > MAX_TAG_VALUE_LENGTH) {
+          throw new TagRecursionError(
+            tag,
+            `properties contain self referencing definitions and cannot be resolved, fail tag: ${tag}, found: ${rtag}: the value grows past ${MAX_TAG_VALUE_LENGTH} characters`,
+          );
+        }
+        value = copies.join(replacement);
         counts.set(rtag, (counts.get(rtag) ?? 0) + 1);
         m = searchTag(value, m.index);
       }

@@ -28,6 +28,8 @@ interface Case {
   readonly status?: number;
   readonly stdout?: string;
   readonly located?: Located;
+  /** Why the oracle cannot run this case (then only portcullis' expectations are checked). */
+  readonly noOracle?: string;
 }
 
 /** jail.conf with jail t1; `body` starts at line 9 (line 8 with its own action). */
@@ -158,6 +160,11 @@ const CASES: Case[] = [
     has: ["['set', 't1', 'addaction', 'mail', '@DIR@/action.d/smtp.py', '{\"host\": \"h:25\"}']"],
     located: { code: 'E_PYTHON_ACTION', file: 'jail.conf', line: 8, jail: 't1' },
   },
+  {
+    name: 'section names may hold U+2028/U+2029 (Python\'s "." excludes only "\\n")',
+    files: { 'jail.d/u.local': '[x\u2028y]\nenabled = false\n[p\u2029q]\nenabled = false\n' },
+    has: ["['start', 't1']"],
+  },
   // ---- errors ----
   {
     name: 'a duplicate key in one file aborts the load',
@@ -209,6 +216,14 @@ const CASES: Case[] = [
     located: { code: 'E_TAG_RECURSION', jail: 't1', file: 'filter.d/f1.conf', line: 3 },
   },
   {
+    name: 'tags that multiply each other fail cleanly instead of exhausting memory',
+    files: { 'action.d/a1.conf': '[Definition]\nactionstart = <a>\na = xxxxxxxxxxxxxxxx<b><b><b><b>\nb = <a>\n' },
+    status: 255,
+    stdout: 'ERROR: The configuration stream failed because of the invalid syntax.\n',
+    located: { code: 'E_TAG_RECURSION', file: 'action.d/a1.conf', line: 2, jail: 't1' },
+    noOracle: 'fail2ban 1.0.2 grows the value until it runs out of memory (24 GB observed), then fails the same way',
+  },
+  {
     name: 'a missing filter skips that jail only; the other jail starts',
     files: { 'jail.conf': J('') + '\n[t2]\nenabled = true\nfilter = nosuch\naction = a1\n' },
     has: ["['config-error', \"Jail 't2' skipped, because of wrong configuration: Unable to read the filter 'nosuch'\"]", "['start', 't1']"],
@@ -252,12 +267,15 @@ describe('configuration dialect and errors, side by side with fail2ban 1.0.2', (
           if (located.jail !== undefined) assert.equal(p.location?.jail, located.jail, p.message);
           assert.ok(p.message.length > 10);
         }
-        if (!needOracle(t)) return;
-        const real = runReal('fail2ban-client', ['-c', dir, '-d']);
         const ours = runOurs('fail2ban-client', ['-c', dir, '-d']);
-        assert.equal(ours.stdout, real.stdout);
-        assert.equal(ours.status, real.status, ours.stderr);
-        assert.equal(stripLogPrefix(ours.stderr), stripLogPrefix(real.stderr));
+        if (c.noOracle !== undefined) t.diagnostic(`no side-by-side run: ${c.noOracle}`);
+        else {
+          if (!needOracle(t)) return;
+          const real = runReal('fail2ban-client', ['-c', dir, '-d']);
+          assert.equal(ours.stdout, real.stdout);
+          assert.equal(ours.status, real.status, ours.stderr);
+          assert.equal(stripLogPrefix(ours.stderr), stripLogPrefix(real.stderr));
+        }
         assert.equal(ours.status, c.status ?? 0);
         if (c.stdout !== undefined) assert.equal(ours.stdout, c.stdout);
         for (const h of c.has ?? []) assert.ok(ours.stdout.includes(h.replaceAll('@DIR@', dir)), `missing ${h} in\n${ours.stdout}`);

@@ -14,7 +14,7 @@ import { parseIni, type IniFile } from './parseIni.js';
 import { pyDirname, pyIsAbs, pyJoin, pyStripExt } from './pypath.js';
 import { ConfigStore, pyStr, type StoredOption } from './store.js';
 
-const CONDITIONAL_SECTION = /^([\p{L}\p{N}_]+)(\?.+)$/u;
+const CONDITIONAL_SECTION = /^([\p{L}\p{N}_]+)(\?[^\n]+)$/u;
 const LOGGER = 'fail2ban.configreader';
 
 /** The cache shared by every reader of one configuration load. */

@@ -23,7 +23,8 @@ export interface IniFile {
   readonly sections: Map<string, IniSection>;
 }
 
-const SECTION_RE = /^\[(.+)\]/;
+// Python's `.` excludes only "\n" (JavaScript's also U+2028/U+2029 and "\r"): spelled out.
+const SECTION_RE = /^\[([^\n]+)\]/;
 
 interface OpenOption {
   readonly name: string;

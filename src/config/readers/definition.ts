@@ -9,7 +9,7 @@ import { substituteTags, TagRecursionError } from '../tags.js';
 import { ConfigError } from '../../shared/errors.js';
 import { convertValue, mergeMaps, readOptions, type OptionSpec } from './convert.js';
 
-const CONDITIONAL_KEY = /^([\p{L}\p{N}_]+)(\?.+)$/u;
+const CONDITIONAL_KEY = /^([\p{L}\p{N}_]+)(\?[^\n]+)$/u;
 
 export abstract class DefinitionReader {
   /** The `[...]` arguments, then `[Init]` values and `known/…` copies; mutated as fail2ban does. */
