@@ -10,6 +10,7 @@ import type { ConfigLog } from '../log.js';
 import { pyGlob } from './glob.js';
 import { decodeUtf8Strict } from './pytext.js';
 import { utf8ErrorMessage } from './utf8.js';
+import { LoadFileSystem } from './loadFs.js';
 import { parseIni, type IniFile } from './parseIni.js';
 import { pyDirname, pyIsAbs, pyJoin, pyStripExt } from './pypath.js';
 import { ConfigStore, pyStr, type StoredOption } from './store.js';
@@ -24,11 +25,16 @@ export class ConfigFiles {
   /** Stores by configuration name (`jail`, `fail2ban`, `filter.d/sshd`, …), each read once. */
   readonly stores = new Map<string, { store: ConfigStore; read: boolean }>();
 
+  /** The file system, with answers remembered for this load. */
+  readonly fs: FileSystem;
+
   constructor(
-    readonly fs: FileSystem,
+    fs: FileSystem,
     readonly basedir: string,
     readonly log: ConfigLog,
-  ) {}
+  ) {
+    this.fs = new LoadFileSystem(fs);
+  }
 
   private isFile(p: string): boolean {
     return this.fs.stat(p)?.isFile === true;

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../../shared/errors.js';
 import { pyReprString } from '../../shared/pyvalue.js';
-import { pyIsSpaceCode, pyRstrip, pyStrip, pyTextLines } from './pytext.js';
+import { PY_SPACE, pyIsSpaceCode, pyRstrip, pyStrip, pyTextLines } from './pytext.js';
 
 /** One option as read: its joined value and where its key stands. */
 export interface IniEntry {
@@ -49,10 +49,11 @@ function lineValue(line: string): { value: string; hadComment: boolean } {
   return { value: c === -1 ? stripped : pyStrip(line.slice(0, c)), hadComment: c !== -1 };
 }
 
+const NON_SPACE = new RegExp(`[^${PY_SPACE}]`);
+
 /** Index of the first character Python does not count as whitespace, or -1. */
 function firstNonSpace(line: string): number {
-  for (let i = 0; i < line.length; i++) if (!pyIsSpaceCode(line.charCodeAt(i))) return i;
-  return -1;
+  return line.search(NON_SPACE);
 }
 
 /** ConfigParser's option regex `(.*?)\s*(=|:)\s*(.*)$` on a stripped line: [name, value] or undefined. */

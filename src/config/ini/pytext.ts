@@ -11,8 +11,13 @@ export function pyIsSpaceCode(c: number): boolean {
   return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
+/** Characters where Python's and JavaScript's ideas of whitespace differ. */
+const WS_DIFFERS = /[\x1c-\x1f\x85\ufeff]/;
+
 /** `str.strip()`. */
 export function pyStrip(s: string): string {
+  // The native trim agrees with Python unless one of the few disputed characters is present.
+  if (!WS_DIFFERS.test(s)) return s.trim();
   let start = 0;
   let end = s.length;
   while (start < end && pyIsSpaceCode(s.charCodeAt(start))) start++;
@@ -22,6 +27,7 @@ export function pyStrip(s: string): string {
 
 /** `str.rstrip()`. */
 export function pyRstrip(s: string): string {
+  if (!WS_DIFFERS.test(s)) return s.trimEnd();
   let end = s.length;
   while (end > 0 && pyIsSpaceCode(s.charCodeAt(end - 1))) end--;
   return end === s.length ? s : s.slice(0, end);
