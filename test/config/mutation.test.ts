@@ -30,6 +30,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { checkConfiguration, CollectingLog, Configurator, readConfigStream } from '../../src/config/index.js';
 import { ConfigError, PortcullisError } from '../../src/shared/errors.js';
 import { NodeFileSystem } from '../../src/system/nodeFs.js';
+import { mulberry32 } from '../helpers/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters.
@@ -90,17 +91,6 @@ function testJails(emptyLog: string): string {
 // ---------------------------------------------------------------------------------------------
 // PRNG and mutations.
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   private readonly next: () => number;

@@ -9,19 +9,10 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { utf8ErrorMessage } from '../../src/config/ini/utf8.js';
 import { makeTree, removeTree } from '../helpers/oracle.js';
+import { mulberry32 } from '../helpers/random.js';
 
 const PYTHON = '/usr/bin/python3';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [[0xff], [0xc3], [0xc3, 0x28], [0xe2, 0x82], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98], [0xf0, 0x9f, 0x98, 0x41], [0x80], [0xc0, 0xaf], [0xf4, 0x90, 0x80, 0x80], [0xe0, 0x80, 0x80], [0xc3, 0xa9], [0xf0, 0x9f, 0x98, 0x80]];
 
@@ -30,7 +21,7 @@ test('utf8ErrorMessage matches Python iterating the lines of the file in text mo
     t.skip('no /usr/bin/python3');
     return;
   }
-  const rand = rng(20261122);
+  const rand = mulberry32(20261122);
   const dir = makeTree({});
   try {
     const files: string[] = [];

@@ -15,53 +15,8 @@ import { join } from 'node:path';
 import { PyFloat, type PyValue } from '../../src/shared/pyvalue.js';
 import { pyPformat } from '../../src/shared/pprint.js';
 
-// ---------------------------------------------------------------------------------------------
-// Python helpers (each test file carries its own copy so the files stay independent).
-
-const F2B_SITE = '/usr/lib/python3/dist-packages';
-const PY_PRELUDE = `import sys, json\nsys.path.insert(0, ${JSON.stringify(F2B_SITE)})\n`;
-
-/** The first python3 that can import fail2ban (the system one; pyenv shims usually cannot). */
-function findPython(): string | undefined {
-  for (const exe of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(exe, ['-c', PY_PRELUDE + 'import fail2ban'], { encoding: 'utf8' });
-    if (r.status === 0) return exe;
-  }
-  return undefined;
-}
-
-const PYTHON = findPython();
-const NO_PYTHON = 'python3 with fail2ban is not available';
-const F2B_CLIENT = ['/usr/bin/fail2ban-client'].find((p) => existsSync(p));
-
-/** JSON with every non-ASCII UTF-16 unit escaped, so lone surrogates and the locale do not matter. */
-function asciiJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
-}
-
-/** Runs `script` (after the prelude) with `input` as JSON on stdin; the script prints JSON. */
-function runPython<T>(script: string, input: unknown): T {
-  if (PYTHON === undefined) throw new Error(NO_PYTHON);
-  const r = spawnSync(PYTHON, ['-c', PY_PRELUDE + 'DATA = json.loads(sys.stdin.buffer.read().decode("ascii"))\n' + script], {
-    input: asciiJson(input),
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-  });
-  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
-}
-
-/** A deterministic PRNG (mulberry32), so failures reproduce. */
-function prng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n: number) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
-}
+import { PYTHON, NO_PYTHON, F2B_CLIENT, asciiJson, runPython } from '../helpers/python.js';
+import { prng } from '../helpers/random.js';
 
 const f64 = new DataView(new ArrayBuffer(8));
 function floatBits(x: number): string {
