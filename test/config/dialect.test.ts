@@ -224,6 +224,16 @@ const CASES: Case[] = [
     noOracle: 'fail2ban 1.0.2 grows the value until it runs out of memory (24 GB observed), then fails the same way',
   },
   {
+    name: 'an include loop written with ../ paths fails the load as Python\'s recursion limit does',
+    files: {
+      'filter.d/f1.conf': '[INCLUDES]\nbefore = sub/common.conf\n[Definition]\nfailregex = ^x <HOST>$\n',
+      'filter.d/sub/common.conf': '[INCLUDES]\nbefore = ../f1.conf\n[Definition]\nv = 1\n',
+    },
+    status: 255,
+    stdout: 'ERROR: The configuration stream failed because of the invalid syntax.\n',
+    located: { code: 'E_INCLUDE_DEPTH', file: 'filter.d/f1.conf' },
+  },
+  {
     name: 'a missing filter skips that jail only; the other jail starts',
     files: { 'jail.conf': J('') + '\n[t2]\nenabled = true\nfilter = nosuch\naction = a1\n' },
     has: ["['config-error', \"Jail 't2' skipped, because of wrong configuration: Unable to read the filter 'nosuch'\"]", "['start', 't1']"],

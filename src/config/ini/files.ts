@@ -4,6 +4,7 @@
  * into one ConfigStore. Parsed files and include expansions are cached for the whole read, as
  * fail2ban's shared configuration does.
  */
+import { posix } from 'node:path';
 import type { FileSystem } from '../../system/fs.js';
 import { ConfigError } from '../../shared/errors.js';
 import type { ConfigLog } from '../log.js';
@@ -17,6 +18,7 @@ import { ConfigStore, pyStr, type StoredOption } from './store.js';
 
 const CONDITIONAL_SECTION = /^([\p{L}\p{N}_]+)(\?[^\n]+)$/u;
 const LOGGER = 'fail2ban.configreader';
+const MAX_INCLUDE_DEPTH = 100;
 
 /** The cache shared by every reader of one configuration load. */
 export class ConfigFiles {
@@ -68,6 +70,18 @@ export class ConfigFiles {
 
   /** `_getIncludes`: the files to read for `files`, includes expanded, in merge order. */
   expandIncludes(files: readonly string[], seen: readonly string[] = []): string[] {
+    if (seen.length > MAX_INCLUDE_DEPTH) {
+      // fail2ban compares include paths as written, so a loop through "../" never repeats a path
+      // and Python stops at its recursion limit; portcullis stops here, with the same outcome.
+      const chain = [...new Set(seen.map((f) => posix.normalize(f)))];
+      const last = posix.normalize(seen[seen.length - 1] ?? '');
+      throw new ConfigError(
+        'E_INCLUDE_DEPTH',
+        `[INCLUDES] nest more than ${MAX_INCLUDE_DEPTH} files deep: ${chain.join(' -> ')} include each other (a loop written with different paths, such as "../")`,
+        { file: last, section: 'INCLUDES' },
+        { pythonMessage: 'maximum recursion depth exceeded while calling a Python object' },
+      );
+    }
     const expanded = this.withLocal(files);
     const key = expanded.join('\u0001');
     const cached = this.includeCache.get(key);
