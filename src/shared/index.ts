@@ -5,3 +5,4 @@ export * from './duration.js';
 export { evaluateArithmetic } from './arith.js';
 export * from './logline.js';
 export * from './version.js';
+export * from './ip.js';
