@@ -1,0 +1,95 @@
+/**
+ * Static checks on the parsed tree: Python's fixed-width look-behind rule, and the constructs whose
+ * JavaScript behaviour differs from Python's in ways the translation cannot repair (rejected).
+ */
+import { INF, children, some, type Node } from './ast.js';
+import { RegexError } from './errors.js';
+
+/** Python's width range of a node (`[min, max]`, max may be INF). */
+export function width(n: Node): [number, number] {
+  switch (n.t) {
+    case 'char':
+    case 'class':
+    case 'any':
+    case 'cat':
+      return [1, 1];
+    case 'seq':
+      return n.items.map(width).reduce(([a, b], [c, d]) => [a + c, b + d], [0, 0]);
+    case 'alt': {
+      const ws = n.alts.map(width);
+      return [Math.min(...ws.map((w) => w[0])), Math.max(...ws.map((w) => w[1]))];
+    }
+    case 'cap':
+      return width(n.body);
+    case 'group':
+      return n.kind === 'nc' ? width(n.body) : [0, 0];
+    case 'repeat': {
+      const [a, b] = width(n.body);
+      return [a * n.min, n.max === 0 || b === 0 ? 0 : b * n.max];
+    }
+    case 'cond': {
+      const [a, b] = width(n.yes);
+      const [c, d] = width(n.no);
+      return [Math.min(a, c), Math.max(b, d)];
+    }
+    case 'backref':
+      return [0, INF];
+    case 'anchor':
+    case 'fail':
+      return [0, 0];
+  }
+}
+
+/** Capturing groups that participate on every path through `n`. */
+function mandatoryCaps(n: Node, out: Set<number>): void {
+  if (n.t === 'cap') out.add(n.index);
+  if (n.t === 'seq') n.items.forEach((i) => mandatoryCaps(i, out));
+  else if (n.t === 'alt' && n.alts.length === 1 && n.alts[0]) mandatoryCaps(n.alts[0], out);
+  else if (n.t === 'cap' || (n.t === 'group' && (n.kind === 'nc' || n.kind === 'la' || n.kind === 'lb')) || (n.t === 'repeat' && n.min >= 1)) {
+    mandatoryCaps(n.body, out);
+  }
+}
+
+const capsIn = (n: Node): number[] => (n.t === 'cap' ? [n.index] : []).concat(...children(n).map(capsIn));
+const refsIn = (n: Node): Array<{ index: number; pos: number }> =>
+  (n.t === 'backref' || n.t === 'cond' ? [{ index: n.index, pos: n.pos }] : []).concat(...children(n).map(refsIn));
+
+/**
+ * A repeat with more than one iteration: JS resets captures at each iteration and stops empty
+ * iterations differently, so captures must be set on every iteration, and a body that can match
+ * the empty string is accepted only with a fixed count.
+ */
+function checkRepeat(n: Node & { t: 'repeat' }, pattern: string): void {
+  if (n.max <= 1) return;
+  const fail = (what: string): never => {
+    throw new RegexError('E_REGEX_UNSUPPORTED', what, pattern, n.pos);
+  };
+  if (width(n.body)[0] === 0 && n.max > n.min) fail('repeat of a subpattern that can match the empty string');
+  const caps = capsIn(n.body);
+  if (caps.length === 0) return;
+  const mandatory = new Set<number>();
+  mandatoryCaps(n.body, mandatory);
+  if (caps.some((c) => !mandatory.has(c))) fail('capturing group that may not participate in every iteration of a repeat');
+  if (refsIn(n.body).some((r) => caps.includes(r.index))) fail('reference to a group repeated in the same loop');
+}
+
+/** Throws on Python syntax errors found after parsing, and on untranslatable constructs. */
+export function checkTree(root: Node, pattern: string, inLookbehind = false): void {
+  const walk = (n: Node, lb: boolean): void => {
+    if (n.t === 'group' && (n.kind === 'lb' || n.kind === 'nlb')) {
+      const [a, b] = width(n.body);
+      if (a !== b) throw new RegexError('E_REGEX_SYNTAX', 'look-behind requires fixed-width pattern', pattern, n.pos);
+    }
+    if (n.t === 'backref' && lb) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference inside a look-behind', pattern, n.pos);
+    if (n.t === 'backref' && n.ic) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference with IGNORECASE', pattern, n.pos);
+    if (n.t === 'repeat') checkRepeat(n, pattern);
+    const inLb = lb || (n.t === 'group' && (n.kind === 'lb' || n.kind === 'nlb'));
+    children(n).forEach((c) => walk(c, inLb));
+  };
+  walk(root, inLookbehind);
+}
+
+/** True when the node has a single way to match (so it may be duplicated without reordering paths). */
+export function deterministic(n: Node): boolean {
+  return !some(n, (x) => (x.t === 'alt' && x.alts.length > 1) || (x.t === 'repeat' && x.min !== x.max) || x.t === 'cond');
+}

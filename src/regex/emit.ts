@@ -1,0 +1,120 @@
+/**
+ * Writes the expanded tree as JavaScript source for the `u` flag. Each copy of a Python group gets
+ * its own JS name (the Python name for the first, `name__2`… for later copies); a backreference
+ * names the copy in scope on its path.
+ */
+import { some, type Node } from './ast.js';
+import { categoryText, classText, literalText, WORD } from './charset.js';
+import { width } from './checks.js';
+
+const W = `[${WORD}]`;
+const ANY = '[\\s\\S]';
+const ANCHORS = {
+  bol: ['(?<![\\s\\S])', '(?<![^\\n])'],
+  eol: ['(?=\\n?(?![\\s\\S]))', '(?=\\n|(?![\\s\\S]))'],
+  bos: ['(?<![\\s\\S])', '(?<![\\s\\S])'],
+  eos: ['(?![\\s\\S])', '(?![\\s\\S])'],
+  wb: [`(?:(?<=${W})(?!${W})|(?<!${W})(?=${W}))`, ''],
+  nwb: [`(?!(?<!${ANY})(?!${ANY}))(?:(?<=${W})(?=${W})|(?<!${W})(?!${W}))`, ''],
+} as const;
+
+function validName(name: string): boolean {
+  try {
+    new RegExp(`(?<${name}>)`, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The JS source and, for each JS group name, the Python group name it stands for. */
+export interface Emitted {
+  readonly source: string;
+  readonly jsToPython: ReadonlyMap<string, string>;
+}
+
+class Emitter {
+  readonly jsToPython = new Map<string, string>();
+  private readonly used: Set<string>;
+  private scope = new Map<number, string>();
+
+  constructor(
+    private readonly referenced: ReadonlySet<number>,
+    reserved: Iterable<string>,
+  ) {
+    this.used = new Set(reserved);
+  }
+
+  private nameFor(n: Node & { t: 'cap' }): string | undefined {
+    if (n.name === undefined && !this.referenced.has(n.index)) return undefined;
+    const first = n.name !== undefined && !this.jsToPython.has(n.name) && validName(n.name);
+    let js = first && n.name !== undefined ? n.name : undefined;
+    const base = n.name !== undefined && validName(n.name) ? n.name : `__g${n.index}`;
+    for (let k = 2; js === undefined || (js !== n.name && this.used.has(js)); k++) js = `${base}__${k}`;
+    this.used.add(js);
+    this.jsToPython.set(js, n.name ?? `${n.index}`);
+    return js;
+  }
+
+  node(n: Node): string {
+    switch (n.t) {
+      case 'seq':
+        return n.items.map((i) => (i.t === 'alt' ? `(?:${this.node(i)})` : this.node(i))).join('');
+      case 'alt':
+        return this.alternation(n.alts);
+      case 'char':
+        return literalText(n.cp, n.ic);
+      case 'class':
+        return classText(n.neg, n.items, n.ic);
+      case 'any':
+        return n.dotAll ? ANY : '[^\\n]';
+      case 'cat':
+        return categoryText(n.cat);
+      case 'anchor':
+        return ANCHORS[n.kind][n.multiline ? 1 : 0] || ANCHORS[n.kind][0];
+      case 'cap': {
+        const js = this.nameFor(n);
+        const body = this.node(n.body);
+        if (js !== undefined) this.scope.set(n.index, js);
+        return js === undefined ? `(?:${body})` : `(?<${js}>${body})`;
+      }
+      case 'group':
+        return `(${{ nc: '?:', la: '?=', nla: '?!', lb: '?<=', nlb: '?<!' }[n.kind]}${this.node(n.body)})`;
+      case 'repeat':
+        return this.repeat(n);
+      case 'backref':
+        return `(?:\\k<${this.scope.get(n.index) ?? ''}>)`;
+      case 'fail':
+        return '(?!)';
+      case 'cond':
+        throw new Error('internal: conditional left after expansion');
+    }
+  }
+
+  private alternation(alts: readonly Node[]): string {
+    const start = this.scope;
+    const out = alts.map((a) => {
+      this.scope = new Map(start);
+      return this.node(a);
+    });
+    return out.join('|');
+  }
+
+  private repeat(n: Node & { t: 'repeat' }): string {
+    if (n.max === 0) return '(?:)';
+    if (n.min === 1 && n.max === 1) return this.node(n.body);
+    const body = this.node(n.body);
+    if (n.max === 1 && width(n.body)[0] === 0) return n.lazy ? `(?:|${body})` : `(?:${body}|)`;
+    const atom = /^(?:\\p\{\w+\}|\\P\{\w+\}|\[[^\]]*\]|\\u\{[0-9a-f]+\}|[^\\[(){}|])$/.test(body) ? body : `(?:${body})`;
+    const q = n.min === 0 && n.max === 1 ? '?' : n.min === 0 && n.max === Infinity ? '*' : n.min === 1 && n.max === Infinity ? '+' : n.max === Infinity ? `{${n.min},}` : n.min === n.max ? `{${n.min}}` : `{${n.min},${n.max}}`;
+    return atom + q + (n.lazy ? '?' : '');
+  }
+}
+
+/** Emits `root`; `names` are the Python group names (kept for the first copy of each group). */
+export function emit(root: Node, names: Iterable<string>): Emitted {
+  const referenced = new Set<number>();
+  some(root, (x) => x.t === 'backref' && referenced.add(x.index) === undefined);
+  const e = new Emitter(referenced, names);
+  return { source: e.node(root), jsToPython: e.jsToPython };
+}

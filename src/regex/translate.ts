@@ -1,0 +1,84 @@
+/**
+ * Python 3.11 `re` (str patterns) to JavaScript RegExp with the same match semantics for
+ * `search`/`match`. See README-style notes in index.ts for what is covered and what is rejected.
+ */
+import { checkTree } from './checks.js';
+import { emit } from './emit.js';
+import { expandReferences } from './expand.js';
+import { parsePython } from './parser.js';
+
+/** Flags given to `re.compile` (inline flags in the pattern are honoured as well). */
+export interface PythonRegexOptions {
+  readonly multiline?: boolean;
+  readonly ignoreCase?: boolean;
+  readonly dotAll?: boolean;
+}
+
+/** A translated pattern: compile `source` with `flags`. */
+export interface Translation {
+  readonly source: string;
+  readonly flags: string;
+  /** Python's named groups, in order of definition. */
+  readonly groupNames: readonly string[];
+  /** For every JS capturing group: the Python group (its name, or its number for unnamed ones). */
+  readonly jsToPython: ReadonlyMap<string, string>;
+}
+
+/** Translates; throws RegexError (E_REGEX_SYNTAX / E_REGEX_UNSUPPORTED) when it cannot do so faithfully. */
+export function translatePythonRegex(pattern: string, opts: PythonRegexOptions = {}): Translation {
+  const parsed = parsePython(pattern, { ic: opts.ignoreCase ?? false, ml: opts.multiline ?? false, dotAll: opts.dotAll ?? false });
+  checkTree(parsed.root, pattern);
+  const tree = expandReferences(parsed.root, pattern);
+  const names = [...parsed.names.keys()];
+  const { source, jsToPython } = emit(tree, names);
+  return { source, flags: 'u', groupNames: names, jsToPython };
+}
+
+/** A match: UTF-16 offsets and Python's groupdict (undefined for a group that did not participate). */
+export interface PythonMatch {
+  readonly index: number;
+  readonly end: number;
+  readonly groups: Record<string, string | undefined>;
+}
+
+/** A compiled translation with Python's `search` and `match`. */
+export interface CompiledPythonRegex {
+  readonly translation: Translation;
+  /** The translated RegExp (flags `u`), for callers that run it themselves (see `groupsOf`). */
+  readonly regex: RegExp;
+  /** `re.search(subject[pos:])` semantics but offsets in `subject`; lookbehinds and `^` see the whole subject, as in Python. */
+  search(subject: string, pos?: number): PythonMatch | null;
+  /** `pattern.match(subject, pos)`: the match must start at `pos`. */
+  match(subject: string, pos?: number): PythonMatch | null;
+  /** Python's groupdict from a match of `regex`. */
+  groupsOf(m: RegExpExecArray): Record<string, string | undefined>;
+}
+
+/** Translates and compiles. */
+export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {}): CompiledPythonRegex {
+  const translation = translatePythonRegex(pattern, opts);
+  const regex = new RegExp(translation.source, translation.flags);
+  const global = new RegExp(translation.source, translation.flags + 'g');
+  const sticky = new RegExp(translation.source, translation.flags + 'y');
+  const groupsOf = (m: RegExpExecArray): Record<string, string | undefined> => {
+    const out: Record<string, string | undefined> = {};
+    for (const n of translation.groupNames) out[n] = undefined;
+    for (const [js, py] of translation.jsToPython) {
+      const v = m.groups?.[js];
+      if (v !== undefined && out[py] === undefined && translation.groupNames.includes(py)) out[py] = v;
+    }
+    return out;
+  };
+  const run = (re: RegExp, subject: string, pos: number): PythonMatch | null => {
+    re.lastIndex = pos;
+    const m = re.exec(subject);
+    return m ? { index: m.index, end: m.index + m[0].length, groups: groupsOf(m) } : null;
+  };
+  return {
+    translation,
+    regex,
+    search: (subject, pos = 0) => run(global, subject, pos),
+    match: (subject, pos = 0) => run(sticky, subject, pos),
+    groupsOf,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Every failregex / prefregex / ignoreregex fail2ban compiles for the stock filters that have a
+ * sample log (default options plus each `filterOptions` of the log), taken from fail2ban's own
+ * `Regex` class (tags resolved, `((?i)…)` rewritten), must translate, and must agree with Python's
+ * `search` (span, groupdict) on every line of the filter's sample log (line + "\n").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NO_PYTHON, PYTHON, runPython } from '../helpers/python.js';
+import { compilePythonRegex } from '../../src/regex/index.js';
+
+interface StockRegex {
+  readonly filter: string;
+  readonly p: string;
+  readonly m: boolean;
+  readonly lines: readonly string[];
+  readonly results: ReadonlyArray<null | { span: [number, number]; groups: Record<string, string | null> }>;
+}
+
+const SCRIPT = `
+import os, re, glob, logging
+from fail2ban.client.filterreader import FilterReader
+from fail2ban.server.failregex import Regex
+logging.getLogger('fail2ban').setLevel(logging.CRITICAL + 1)
+SRC = '/usr/lib/python3/dist-packages'
+CFG = '/etc/fail2ban'
+LOGS = os.path.join(SRC, 'fail2ban', 'tests', 'files', 'logs')
+out, seen = [], set()
+for logf in sorted(glob.glob(os.path.join(LOGS, '*'))):
+    name = os.path.basename(logf)
+    if not os.path.isfile(os.path.join(CFG, 'filter.d', name + '.conf')):
+        continue
+    lines, combos, common = [], [{}], {}
+    for line in open(logf, encoding='utf-8', errors='replace'):
+        line = line.rstrip('\\r\\n')
+        m = re.match(r"^#+ ?((?:file|filter)Options):(.+)$", line)
+        if m:
+            d = json.loads(m.group(2))
+            if m.group(1) == 'fileOptions':
+                common = d; continue
+            for dd in (d if isinstance(d, list) else [d]):
+                o = dict(common); o.update(dd)
+                o = {k: v for k, v in o.items() if not k.startswith('test.')}
+                if o not in combos: combos.append(o)
+        elif line and not line.startswith('#'):
+            lines.append(line + '\\n')
+    lines = lines[:400]
+    for opts in combos:
+        fr = FilterReader(name, 'jail', dict(opts), basedir=CFG, share_config={})
+        if not fr.read(): continue
+        fr.getOptions({})
+        stream = fr.convert()
+        maxlines = max([int(t[3]) for t in stream if t[2] == 'maxlines'] + [1])
+        for tok in stream:
+            if tok[2] not in ('addfailregex', 'addignoreregex', 'prefregex'): continue
+            for v in (tok[3] if tok[0] == 'multi-set' else [tok[3]]):
+                ml = tok[2] == 'addfailregex' and maxlines > 1
+                try:
+                    rx = Regex(v, multiline=ml, useDns='warn')
+                except Exception:
+                    continue
+                key = (name, rx.getRegex(), ml)
+                if key in seen: continue
+                seen.add(key)
+                c = re.compile(rx.getRegex(), re.M if ml else 0)
+                res = []
+                for l in lines:
+                    mm = c.search(l)
+                    res.append(None if mm is None else {'span': mm.span(), 'groups': mm.groupdict()})
+                out.append({'filter': name, 'p': rx.getRegex(), 'm': ml, 'lines': lines, 'results': res})
+print(json.dumps(out))
+`;
+
+/**
+ * Stock regexes still refused (E_REGEX_UNSUPPORTED), by filter: captures inside `(…|…)*` loops
+ * (JS resets captures per iteration, Python keeps the last value) and a nullable loop body in
+ * sshd's journal/mlfid prefix. Not yet translated; any other refusal fails the test.
+ */
+const KNOWN_REFUSED = new Set(['courier-auth', 'grafana', 'mysqld-auth', 'sshd', 'tine20']);
+
+const cpLen = (s: string): number => Array.from(s).length;
+
+test('stock fail2ban regexes translate and agree with Python on the sample logs', { skip: PYTHON === undefined && NO_PYTHON }, (t) => {
+  const stock = runPython<StockRegex[]>(SCRIPT, null);
+  const failures: string[] = [];
+  const refusals: string[] = [];
+  let lines = 0;
+  let matches = 0;
+  for (const r of stock) {
+    let rx;
+    try {
+      rx = compilePythonRegex(r.p, { multiline: r.m });
+    } catch (e) {
+      (KNOWN_REFUSED.has(r.filter) ? refusals : failures).push(`${r.filter}: ${r.p}\n  ${String(e)}`);
+      continue;
+    }
+    r.lines.forEach((line, i) => {
+      lines++;
+      const m = rx.search(line);
+      const ours = m && {
+        span: [cpLen(line.slice(0, m.index)), cpLen(line.slice(0, m.end))],
+        groups: Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? null])),
+      };
+      if (ours) matches++;
+      if (JSON.stringify(ours) !== JSON.stringify(r.results[i] ?? null)) {
+        failures.push(`${r.filter}: ${r.p}\n  line ${JSON.stringify(line)}\n  python ${JSON.stringify(r.results[i])}\n  ours   ${JSON.stringify(ours)}`);
+      }
+    });
+  }
+  console.log(`stock regexes: ${stock.length} (filter, regex) pairs, ${refusals.length} refused (known), ${lines} line comparisons, ${matches} matches`);
+  for (const r of refusals) t.diagnostic(`TODO refused: ${r.slice(0, 300)}`);
+  assert.ok(stock.length > 200);
+  assert.equal(failures.length, 0, `${failures.length} failures:\n${failures.slice(0, 10).join('\n')}`);
+});
