@@ -6,7 +6,7 @@ import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { fail2banUsage } from './clientHelp.js';
 import type { CliIo } from './io.js';
 
-function versionOrHelp(prog: string, args: readonly string[], io: CliIo, usage: () => string): number | undefined {
+function versionOrHelp(prog: string, args: readonly string[], io: CliIo, usage: () => string, longVersion: string): number | undefined {
   for (const a of args) {
     if (a === '-h' || a === '--help') {
       io.stdout(usage());
@@ -17,7 +17,7 @@ function versionOrHelp(prog: string, args: readonly string[], io: CliIo, usage: 
       return 0;
     }
     if (a === '--version') {
-      io.stdout(`Fail2Ban v${FAIL2BAN_VERSION}\n`);
+      io.stdout(`${longVersion}\n`);
       return 0;
     }
   }
@@ -26,10 +26,12 @@ function versionOrHelp(prog: string, args: readonly string[], io: CliIo, usage: 
 }
 
 export function runFail2banServer(prog: string, args: readonly string[], io: CliIo): number {
-  return versionOrHelp(prog, args, io, () => fail2banUsage(prog)) ?? 255;
+  return versionOrHelp(prog, args, io, () => fail2banUsage(prog), `Fail2Ban v${FAIL2BAN_VERSION}`) ?? 255;
 }
 
 export function runFail2banRegex(prog: string, args: readonly string[], io: CliIo): number {
+  // Only the usage line so far; fail2ban-regex's full help comes with the filter engine (issue 3).
   const usage = (): string => `Usage: ${prog} [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]\n`;
-  return versionOrHelp(prog, args, io, usage) ?? 255;
+  // optparse prints "%prog <version>" for --version.
+  return versionOrHelp(prog, args, io, usage, `${prog} ${FAIL2BAN_VERSION}`) ?? 255;
 }

@@ -19,6 +19,18 @@ const SAME_AS_REAL: ReadonlyArray<readonly string[]> = [
   ['-t', '-c'],
 ];
 
+describe('fail2ban-server and fail2ban-regex launchers: version and help, side by side', () => {
+  for (const [tool, args] of [['fail2ban-server', ['-V']], ['fail2ban-server', ['--version']], ['fail2ban-server', ['-h']], ['fail2ban-regex', ['-V']], ['fail2ban-regex', ['--version']]] as const) {
+    test(`${tool} ${args.join(' ')}`, (t) => {
+      if (!needOracle(t, tool)) return;
+      const real = runReal(tool, args);
+      const ours = runOurs(tool, args);
+      assert.equal(ours.stdout, real.stdout);
+      assert.equal(ours.status, real.status);
+    });
+  }
+});
+
 describe('fail2ban-client options, side by side', () => {
   for (const args of SAME_AS_REAL) {
     test(`fail2ban-client ${args.join(' ')}`, (t) => {
