@@ -4,6 +4,7 @@
  */
 import { INF, children, some, type Node } from './ast.js';
 import { RegexError } from './errors.js';
+import { END, after, disjoint, first, firstSeq, nullable, union, type First } from './firsts.js';
 
 /** Python's width range of a node (`[min, max]`, max may be INF). */
 export function width(n: Node): [number, number] {
@@ -56,37 +57,76 @@ const refsIn = (n: Node): Array<{ index: number; pos: number }> =>
 
 /**
  * A repeat with more than one iteration: JS resets captures at each iteration and stops empty
- * iterations differently, so captures must be set on every iteration, and a body that can match
- * the empty string is accepted only with a fixed count.
+ * iterations differently. Captures that are visible (named, or referenced) must be set on every
+ * iteration; unnamed unreferenced groups are emitted as non-capturing and do not matter. A body
+ * that can match the empty string is accepted with a fixed count, lazily, or greedily when the
+ * first-character analysis of firsts.ts proves the tail is tried at the same point (and then only
+ * without visible captures in the body).
  */
-function checkRepeat(n: Node & { t: 'repeat' }, pattern: string): void {
+function checkRepeat(n: Node & { t: 'repeat' }, pattern: string, visible: (i: number) => boolean, follow: First, ctx: Context): void {
   if (n.max <= 1) return;
   const fail = (what: string): never => {
     throw new RegexError('E_REGEX_UNSUPPORTED', what, pattern, n.pos);
   };
-  if (width(n.body)[0] === 0 && n.max > n.min) fail('repeat of a subpattern that can match the empty string');
-  const caps = capsIn(n.body);
+  const caps = capsIn(n.body).filter(visible);
+  if (width(n.body)[0] === 0 && n.max > n.min) {
+    const ok = caps.length === 0 && !some(n.body, (x) => x.t === 'backref' || x.t === 'cond') && (n.lazy || disjoint(after(n.body), follow));
+    if (!ok) fail('repeat of a subpattern that can match the empty string');
+  }
   if (caps.length === 0) return;
   const mandatory = new Set<number>();
   mandatoryCaps(n.body, mandatory);
-  if (caps.some((c) => !mandatory.has(c))) fail('capturing group that may not participate in every iteration of a repeat');
   if (refsIn(n.body).some((r) => caps.includes(r.index))) fail('reference to a group repeated in the same loop');
+  if (caps.every((c) => mandatory.has(c))) return;
+  // Recovered after the match (recover.ts): needs a fixed loop path given its span, so no
+  // references to or inside the loop, a non-empty body, and no enclosing loop or negative/behind look.
+  const recoverable =
+    width(n.body)[0] > 0 && !ctx.loop && !ctx.look && !some(n.body, (x) => x.t === 'backref' || x.t === 'cond') && caps.every((c) => !ctx.refs.has(c));
+  if (!recoverable) fail('capturing group that may not participate in every iteration of a repeat');
+}
+
+/** Where a node sits: inside a repeat of more than one iteration, inside a look-behind or negative look-around. */
+interface Context {
+  readonly loop: boolean;
+  readonly look: boolean;
+  readonly refs: ReadonlySet<number>;
+}
+
+/** A repeat whose named captures JS would lose (set in some iterations only): recovered after the match. */
+export function needsRecovery(n: Node & { t: 'repeat' }): boolean {
+  if (n.max <= 1) return false;
+  const mandatory = new Set<number>();
+  mandatoryCaps(n.body, mandatory);
+  return some(n.body, (x) => x.t === 'cap' && x.name !== undefined && !mandatory.has(x.index));
 }
 
 /** Throws on Python syntax errors found after parsing, and on untranslatable constructs. */
 export function checkTree(root: Node, pattern: string, inLookbehind = false): void {
-  const walk = (n: Node, lb: boolean): void => {
+  const refs = new Set(refsIn(root).map((r) => r.index));
+  const named = new Set<number>();
+  some(root, (x) => x.t === 'cap' && x.name !== undefined && named.add(x.index) === undefined);
+  const visible = (i: number): boolean => named.has(i) || refs.has(i);
+  const walk = (n: Node, lb: boolean, follow: First, ctx: Context): void => {
     if (n.t === 'group' && (n.kind === 'lb' || n.kind === 'nlb')) {
       const [a, b] = width(n.body);
       if (a !== b) throw new RegexError('E_REGEX_SYNTAX', 'look-behind requires fixed-width pattern', pattern, n.pos);
     }
     if (n.t === 'backref' && lb) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference inside a look-behind', pattern, n.pos);
     if (n.t === 'backref' && n.ic) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference with IGNORECASE', pattern, n.pos);
-    if (n.t === 'repeat') checkRepeat(n, pattern);
+    if (n.t === 'repeat') checkRepeat(n, pattern, visible, follow, ctx);
     const inLb = lb || (n.t === 'group' && (n.kind === 'lb' || n.kind === 'nlb'));
-    children(n).forEach((c) => walk(c, inLb));
+    const look = ctx.look || (n.t === 'group' && n.kind !== 'nc' && n.kind !== 'la');
+    const inner: Context = { loop: ctx.loop || (n.t === 'repeat' && n.max > 1), look, refs };
+    if (n.t === 'seq') {
+      n.items.forEach((c, i) => {
+        const rest = n.items.slice(i + 1);
+        walk(c, inLb, rest.every(nullable) ? union(firstSeq(rest), follow) : firstSeq(rest), inner);
+      });
+    } else if (n.t === 'group' && n.kind !== 'nc') walk(n.body, inLb, END, inner);
+    else if (n.t === 'repeat') walk(n.body, inLb, union(first(n.body), follow), inner);
+    else children(n).forEach((c) => walk(c, inLb, follow, inner));
   };
-  walk(root, inLookbehind);
+  walk(root, inLookbehind, END, { loop: false, look: inLookbehind, refs });
 }
 
 /** True when the node has a single way to match (so it may be duplicated without reordering paths). */

@@ -5,7 +5,7 @@
  */
 import { some, type Node } from './ast.js';
 import { categoryText, classText, literalText, WORD } from './charset.js';
-import { width } from './checks.js';
+import { needsRecovery, width } from './checks.js';
 
 const W = `[${WORD}]`;
 const ANY = '[\\s\\S]';
@@ -27,26 +27,44 @@ function validName(name: string): boolean {
   }
 }
 
+/**
+ * A loop whose named captures are recovered after the match (see recover.ts): in the main regex
+ * the loop has no captures and is wrapped in the JS group `group`; `first` is the body with its
+ * captures (JS names → Python names in `jsToPython`), `rest` the body without captures.
+ */
+export interface LoopRecovery {
+  readonly group: string;
+  readonly first: string;
+  readonly rest: string;
+  readonly min: number;
+  readonly max: number;
+  readonly lazy: boolean;
+  readonly jsToPython: ReadonlyMap<string, string>;
+}
+
 /** The JS source and, for each JS group name, the Python group name it stands for. */
 export interface Emitted {
   readonly source: string;
   readonly jsToPython: ReadonlyMap<string, string>;
+  readonly loops: readonly LoopRecovery[];
 }
 
 class Emitter {
   readonly jsToPython = new Map<string, string>();
+  readonly loops: LoopRecovery[] = [];
   private readonly used: Set<string>;
   private scope = new Map<number, string>();
 
   constructor(
     private readonly referenced: ReadonlySet<number>,
     reserved: Iterable<string>,
+    private readonly strip = false,
   ) {
     this.used = new Set(reserved);
   }
 
   private nameFor(n: Node & { t: 'cap' }): string | undefined {
-    if (n.name === undefined && !this.referenced.has(n.index)) return undefined;
+    if (this.strip || (n.name === undefined && !this.referenced.has(n.index))) return undefined;
     const first = n.name !== undefined && !this.jsToPython.has(n.name) && validName(n.name);
     let js = first && n.name !== undefined ? n.name : undefined;
     const base = n.name !== undefined && validName(n.name) ? n.name : `__g${n.index}`;
@@ -100,8 +118,22 @@ class Emitter {
     return out.join('|');
   }
 
+  /** A loop with captures set in some iterations only: captures stripped, span kept for recover.ts. */
+  private recovered(n: Node & { t: 'repeat' }): string {
+    let group = `__r${this.loops.length + 1}`;
+    while (this.used.has(group)) group = `_${group}`;
+    this.used.add(group);
+    const sub = new Emitter(new Set(), []);
+    const first = sub.node(n.body);
+    const rest = new Emitter(new Set(), [], true).node(n.body);
+    const loop = new Emitter(new Set(), [], true).node(n);
+    this.loops.push({ group, first, rest, min: n.min, max: n.max, lazy: n.lazy, jsToPython: sub.jsToPython });
+    return `(?<${group}>${loop})`;
+  }
+
   private repeat(n: Node & { t: 'repeat' }): string {
     if (n.max === 0) return '(?:)';
+    if (!this.strip && needsRecovery(n)) return this.recovered(n);
     if (n.min === 1 && n.max === 1) return this.node(n.body);
     const body = this.node(n.body);
     if (n.max === 1 && width(n.body)[0] === 0) return n.lazy ? `(?:|${body})` : `(?:${body}|)`;
@@ -116,5 +148,6 @@ export function emit(root: Node, names: Iterable<string>): Emitted {
   const referenced = new Set<number>();
   some(root, (x) => x.t === 'backref' && referenced.add(x.index) === undefined);
   const e = new Emitter(referenced, names);
-  return { source: e.node(root), jsToPython: e.jsToPython };
+  const source = e.node(root);
+  return { source, jsToPython: e.jsToPython, loops: e.loops };
 }

@@ -9,11 +9,20 @@
  * negations (also inside classes), `{,n}` and literal `{`, `]` first in a class, identity escapes,
  * `\x.. \u.... \U........`, octal escapes, `(?#…)` comments. Output uses the `u` flag.
  *
+ * Loops: unnamed, unreferenced groups are emitted as non-capturing, so loops around them are free.
+ * A named group set in some iterations of a repeat only keeps its last value in Python but is
+ * cleared per iteration in JS: such a loop is emitted without captures inside a span group, the
+ * regex gets the `d` flag, and `groupsOf` replays the iterations (recover.ts). A greedy repeat of a
+ * body that can match empty is accepted when firsts.ts proves Python's early exit after an empty
+ * iteration cannot change the result (lazy ones always, fixed counts always).
+ *
  * Rejected with E_REGEX_SYNTAX: what Python 3.11 rejects (that we detect). Rejected with
  * E_REGEX_UNSUPPORTED: atomic groups, possessive quantifiers, `(?x)`, `(?a)`, `\N{…}`, quantified
- * lookarounds, backreferences inside look-behinds or under IGNORECASE, repeats (more than one
- * iteration) of nullable subpatterns or of captures that may not participate in every iteration,
- * and conditionals whose group is decided where the expansion would reorder backtracking.
+ * lookarounds, backreferences inside look-behinds or under IGNORECASE, repeats of nullable bodies
+ * holding visible groups or references or whose exit point is not proved equivalent, loops with
+ * groups set in some iterations only when such a group is referenced, the body contains a
+ * reference or can match empty, or the loop is inside another loop, a look-behind or a negative
+ * look-around, and conditionals whose group is decided where the expansion would reorder backtracking.
  */
 export { RegexError, type RegexErrorCode } from './errors.js';
 export {

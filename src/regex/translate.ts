@@ -6,6 +6,8 @@ import { checkTree } from './checks.js';
 import { emit } from './emit.js';
 import { expandReferences } from './expand.js';
 import { parsePython } from './parser.js';
+import { recoverLoop } from './recover.js';
+import type { LoopRecovery } from './emit.js';
 
 /** Flags given to `re.compile` (inline flags in the pattern are honoured as well). */
 export interface PythonRegexOptions {
@@ -22,6 +24,11 @@ export interface Translation {
   readonly groupNames: readonly string[];
   /** For every JS capturing group: the Python group (its name, or its number for unnamed ones). */
   readonly jsToPython: ReadonlyMap<string, string>;
+  /**
+   * Loops whose named captures JS loses (set in some iterations only): the regex has the `d` flag
+   * and `groupsOf` replays them (recover.ts), so run the regex through `groupsOf`.
+   */
+  readonly loops: readonly LoopRecovery[];
 }
 
 /** Translates; throws RegexError (E_REGEX_SYNTAX / E_REGEX_UNSUPPORTED) when it cannot do so faithfully. */
@@ -30,8 +37,8 @@ export function translatePythonRegex(pattern: string, opts: PythonRegexOptions =
   checkTree(parsed.root, pattern);
   const tree = expandReferences(parsed.root, pattern);
   const names = [...parsed.names.keys()];
-  const { source, jsToPython } = emit(tree, names);
-  return { source, flags: 'u', groupNames: names, jsToPython };
+  const { source, jsToPython, loops } = emit(tree, names);
+  return { source, flags: loops.length > 0 ? 'du' : 'u', groupNames: names, jsToPython, loops };
 }
 
 /** A match: UTF-16 offsets and Python's groupdict (undefined for a group that did not participate). */
@@ -44,7 +51,7 @@ export interface PythonMatch {
 /** A compiled translation with Python's `search` and `match`. */
 export interface CompiledPythonRegex {
   readonly translation: Translation;
-  /** The translated RegExp (flags `u`), for callers that run it themselves (see `groupsOf`). */
+  /** The translated RegExp (flags `u`, or `du` with `loops`), for callers that run it themselves (see `groupsOf`). */
   readonly regex: RegExp;
   /** `re.search(subject[pos:])` semantics but offsets in `subject`; lookbehinds and `^` see the whole subject, as in Python. */
   search(subject: string, pos?: number): PythonMatch | null;
@@ -66,6 +73,13 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
     for (const [js, py] of translation.jsToPython) {
       const v = m.groups?.[js];
       if (v !== undefined && out[py] === undefined && translation.groupNames.includes(py)) out[py] = v;
+    }
+    for (const loop of translation.loops) {
+      const span = m.indices?.groups?.[loop.group];
+      if (span === undefined) continue;
+      for (const [py, v] of recoverLoop(loop, m.input, span[0], span[1])) {
+        if (translation.groupNames.includes(py)) out[py] = v;
+      }
     }
     return out;
   };

@@ -77,3 +77,24 @@ export class Gen {
   }
 }
 
+
+/** Loop bodies for the repeat fuzz: nullable pieces, non-nullable pieces, unnamed groups. */
+const LOOP_NULLABLE = ['', 'a*', 'a?', '[^\\]"]*', '(a?)', '(?:b|)', '(?:|b)', '\\b', '(?=a)', 'a*?', '(a)?', 'k{0,2}', '(?:ab)*', 'a??', '(?:a*|b)'];
+const LOOP_SOLID = ['a', 'b', '"[^"]*"', 'ab', '(a)', '[ab]', '\\w', 'a+', '(?:a|b)', 'b(a*)', '\\]', 'ba?', '(?:k|a)b?'];
+const LOOP_QUANTS = ['*', '+', '*?', '+?', '{0,3}', '{1,3}', '{2,}', '{,2}?', '{2,4}'];
+const LOOP_TAILS = ['', '', 'a', 'b', '\\]', '"', '$', '(?P<t>b)', '(?:a|b)', '.', '\\w', '(?:a|$)', '\\]x', 'b+', '(?=b)', '(?!a)', '\\Z', 'k'];
+export const LOOP_ALPHABET = ['a', 'b', 'a', 'b', '"', ']', 'k', ' ', 'x'];
+
+/** Patterns with a loop (possibly over a nullable body, possibly with named groups set in some iterations only), for the repeat fuzz. */
+export function loopPattern(r: (n: number) => number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[r(xs.length)] as T;
+  let names = 0;
+  const plain = (): string => (r(2) === 0 ? pick(LOOP_NULLABLE) : pick(LOOP_SOLID));
+  const piece = (): string => (r(3) === 0 ? `(?P<c${++names}>${plain()})` + pick(['', '', '?', '+']) : plain());
+  const body = Array.from({ length: 1 + r(3) }, () => (r(4) === 0 ? piece() + piece() : piece())).join('|');
+  const loop = (r(4) === 0 ? `(${body})` : `(?:${body})`) + pick(LOOP_QUANTS);
+  const inner = r(3) === 0 ? `(?:\\[${loop}\\])+` : r(6) === 0 ? `(?=${loop})\\w` : loop;
+  const prefix = pick(['', '', 'a', '\\[', '^', 'b?', ' ']);
+  const wrapped = r(2) === 0 ? `(?P<L>${inner})` : inner;
+  return prefix + wrapped + pick(LOOP_TAILS) + (r(4) === 0 ? pick(LOOP_TAILS) : '');
+}

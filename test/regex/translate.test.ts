@@ -50,6 +50,17 @@ const RULES: Array<[string, string, string[]]> = [
   ['x{2,}?y{1}', '', ['xxxy']],
   ['(?:|a)?b', '', ['ab', 'b']],
   ['(?:a|)?(?P<n>b)?', '', ['ab', 'b', '']],
+  // repeats of nullable bodies where Python and JS end the loop alike, unnamed groups in loops
+  ['\\[(?:[^\\]"]*|"[^"]*")*\\]', '', ['[a"]"b]', '[]', '["x]', '[a"b"c] [d]']],
+  ['(?:a?)*b|(?:|a)*?c', '', ['aab', 'ac', 'b']],
+  ['(x(y)?)+z', '', ['xyxz', 'xz']],
+  // named groups set in some iterations only keep their last value, as in Python
+  ['(?:(?P<x>a)|b)*', '', ['abb', 'bab', 'b']],
+  ['(?:(?P<x>a)|ab)*c', '', ['abc', 'aabc']],
+  ['(?: u=(?P<u>\\w+)| e="(?P<e>[^"]+)"| \\S+)* end', '', [' u=a e="x y" k=v end', ' k=v u=b end', ' end']],
+  ['(?:(?P<a>a)|(?P<b>b))*?c', '', ['abc', 'bac']],
+  // grafana's failregex (stock sample lines do not reach it: they keep the `t=…` prefix)
+  ["^(?: lvl=err?or)? msg=\"Invalid username or password\"(?: uname=(?:\"(?P<alt_user>[^\"]+)\"|(?P<user>\\S+))| error=\"(?P<error>[^\"]+)\"| \\S+=(?:\\S*|\"[^\"]+\"))* remote_addr=\\[?(?:(?:::f{4,6}:)?(?P<ip4>(?:\\d{1,3}\\.){3}\\d{1,3})|(?P<ip6>(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)))\\]?$", '', [" lvl=eror msg=\"Invalid username or password\" logger=context userId=0 orgId=0 uname= error=\"Invalid Username or Password\" remote_addr=182.56.23.12", " msg=\"Invalid username or password\" uname=admin error=\"x\" uname=\"bob y\" k=v remote_addr=::ffff:10.0.0.1", " msg=\"Invalid username or password\" uname=\"a b\" uname=c error=\"e1\" error=\"e2\" remote_addr=[2001:db8::1]", " msg=\"Invalid username or password\" remote_addr=1.2.3.4"]],
   ['\\{\\d{1,3}\\}|}', '', ['{12}', '}']],
   // classes
   ['[]a]+', '', [']a]b']],
@@ -114,8 +125,11 @@ test('untranslatable constructs throw E_REGEX_UNSUPPORTED naming the construct a
     ['a*+', /possessive/],
     ['(?x)a b', /inline flag \(\?x\) at position 0/],
     ['x(?=a)*', /quantified lookaround at position 1/],
-    ['(?:(a)|b)+', /capturing group that may not participate/],
-    ['(?:a?)*', /empty string/],
+    ['(?:(?P<a>a)|b)+(?P=a)', /capturing group that may not participate/],
+    ['(?:(?:(?P<a>a)|b)+c)*', /may not participate in every iteration of a repeat at position 3/],
+    ['(?:|a)*', /empty string/],
+    ['(?:a*|b)*', /empty string/],
+    ['(?:(?P<a>a?))*b', /empty string/],
     ['(?i)(a)\\1', /IGNORECASE/],
     ['\\N{DIGIT ONE}', /named character/],
   ];
