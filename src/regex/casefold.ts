@@ -68,6 +68,11 @@ export function caseClass(cp: number): readonly number[] {
   return classes.get(cp) ?? [cp];
 }
 
+/** Whether any code point in [lo, hi] has case variants. */
+export function hasCased(lo: number, hi: number): boolean {
+  return casedIn(lo, hi).length > 0;
+}
+
 /** The code points in [lo, hi] that have case variants. */
 function casedIn(lo: number, hi: number): number[] {
   caseClass(0);

@@ -4,6 +4,7 @@
  */
 import { INF, children, some, type Node } from './ast.js';
 import { RegexError } from './errors.js';
+import { caseClass, hasCased } from './casefold.js';
 import { END, after, disjoint, first, firstSeq, nullable, union, type First } from './firsts.js';
 
 /** Python's width range of a node (`[min, max]`, max may be INF). */
@@ -100,6 +101,26 @@ export function needsRecovery(n: Node & { t: 'repeat' }): boolean {
   return some(n.body, (x) => x.t === 'cap' && x.name !== undefined && !mandatory.has(x.index));
 }
 
+/** True when every character `n` can match has no case variants (so case cannot matter). */
+function caselessOnly(n: Node): boolean {
+  if (n.t === 'char') return caseClass(n.cp).length === 1;
+  if (n.t === 'class') return !n.neg && n.items.every((i) => (i.t === 'cat' ? i.cat === 'd' || i.cat === 's' : !hasCased(i.lo, i.hi)));
+  if (n.t === 'cat') return n.cat === 'd' || n.cat === 's';
+  if (n.t === 'any' || n.t === 'backref') return false;
+  return children(n).every(caselessOnly);
+}
+
+/**
+ * A back-reference under IGNORECASE compares case-insensitively in Python; when the group can only
+ * capture characters without case variants that is the same as JavaScript's exact comparison.
+ * (Date templates with `%b` are case-insensitive and reference `(?P<_sep>[-/])`.)
+ */
+function refersToCaselessGroup(root: Node, index: number): boolean {
+  const groups: Node[] = [];
+  some(root, (x) => x.t === 'cap' && x.index === index && groups.push(x) < 0);
+  return groups.length > 0 && groups.every(caselessOnly);
+}
+
 /** Throws on Python syntax errors found after parsing, and on untranslatable constructs. */
 export function checkTree(root: Node, pattern: string, inLookbehind = false): void {
   const refs = new Set(refsIn(root).map((r) => r.index));
@@ -112,7 +133,9 @@ export function checkTree(root: Node, pattern: string, inLookbehind = false): vo
       if (a !== b) throw new RegexError('E_REGEX_SYNTAX', 'look-behind requires fixed-width pattern', pattern, n.pos);
     }
     if (n.t === 'backref' && lb) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference inside a look-behind', pattern, n.pos);
-    if (n.t === 'backref' && n.ic) throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference with IGNORECASE', pattern, n.pos);
+    if (n.t === 'backref' && n.ic && !refersToCaselessGroup(root, n.index)) {
+      throw new RegexError('E_REGEX_UNSUPPORTED', 'group reference with IGNORECASE', pattern, n.pos);
+    }
     if (n.t === 'repeat') checkRepeat(n, pattern, visible, follow, ctx);
     const inLb = lb || (n.t === 'group' && (n.kind === 'lb' || n.kind === 'nlb'));
     const look = ctx.look || (n.t === 'group' && n.kind !== 'nc' && n.kind !== 'la');

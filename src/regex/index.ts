@@ -18,7 +18,8 @@
  *
  * Rejected with E_REGEX_SYNTAX: what Python 3.11 rejects (that we detect). Rejected with
  * E_REGEX_UNSUPPORTED: atomic groups, possessive quantifiers, `(?x)`, `(?a)`, `\N{…}`, quantified
- * lookarounds, backreferences inside look-behinds or under IGNORECASE, repeats of nullable bodies
+ * lookarounds, backreferences inside look-behinds or under IGNORECASE (unless the group can only capture
+ * characters without case variants), repeats of nullable bodies
  * holding visible groups or references or whose exit point is not proved equivalent, loops with
  * groups set in some iterations only when such a group is referenced, the body contains a
  * reference or can match empty, or the loop is inside another loop, a look-behind or a negative

@@ -19,6 +19,9 @@ const RULES: Array<[string, string, string[]]> = [
   ['(?:(?P<g>a)|b)c?(?P=g)?c', '', ['bc', 'bcc', 'aac']],
   ['(a)|b\\1', '', ['b', 'ba', 'a']],
   ['(?P<x>a|)?b(?P=x)', '', ['b', 'ab', 'aba']],
+  // back-references under IGNORECASE to groups that can only capture caseless characters
+  ['(?i)(?P<s>[-/])jan(?P=s)(?P<y>\\d+)', '', ['12-JAN-2005', '12/jan/2005', '12-Jan/2005', '12/jan-2005']],
+  ['(?i)(?P<s>[-/.\\d])x(?P=s)', '', ['-X-', '1x1', '.X.', '1x2']],
   // conditionals
   ['(?P<a><)?\\w+(?(a)>|$)', '', ['<ab>', '<ab', 'ab', 'ab\n', 'ab>']],
   ['(?P<q>")?x(?(q)"|)y', '', ['"x"y', 'xy', '"xy']],
