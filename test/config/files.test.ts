@@ -8,14 +8,12 @@ import { fnmatchRegExp, pyGlob } from '../../src/config/ini/glob.js';
 import { MemoryFileSystem } from '../../src/testing/memoryFs.js';
 import { ConfigError } from '../../src/shared/errors.js';
 
-function readOrder(files: Record<string, string>, name: string): { read: string[]; store: ConfigStore; log: CollectingLog } {
+/** Reads configuration `name` under /c from in-memory `files`. */
+function readName(files: Record<string, string>, name: string): { ok: boolean; cf: ConfigFiles; store: ConfigStore; log: CollectingLog } {
   const log = new CollectingLog();
   const cf = new ConfigFiles(new MemoryFileSystem(files), '/c', log);
   const store = new ConfigStore();
-  const ok = cf.readName(store, name);
-  const base = `/c/${name}`;
-  const candidates = Object.keys(files).filter((f) => f.startsWith(base)).sort();
-  return { read: ok ? cf.readInto(new ConfigStore(), candidates.filter((c) => /\.(conf|local)$/.test(c) && !c.slice(base.length).includes('/.'))) : [], store, log };
+  return { ok: cf.readName(store, name), cf, store, log };
 }
 
 describe('configuration files', () => {
@@ -28,10 +26,8 @@ describe('configuration files', () => {
       '/c/jail.local': '[DEFAULT]\na = local\n',
       '/c/jail.d/z.local': '[DEFAULT]\na = d-z-local\n',
     };
-    const log = new CollectingLog();
-    const cf = new ConfigFiles(new MemoryFileSystem(files), '/c', log);
-    const store = new ConfigStore();
-    assert.equal(cf.readName(store, 'jail'), true);
+    const { ok, store, log } = readName(files, 'jail');
+    assert.equal(ok, true);
     assert.equal(store.get('DEFAULT', 'a'), 'd-z-local');
     assert.equal(store.get('DEFAULT', 'x'), '1');
     assert.deepEqual(log.entries, []);
@@ -44,15 +40,14 @@ describe('configuration files', () => {
       '/c/filter.d/sub/common.local': '[Definition]\nw = common-local\n',
       '/c/filter.d/f-after.conf': '[Definition]\nlate = yes\n',
     };
-    const cf = new ConfigFiles(new MemoryFileSystem(files), '/c', new CollectingLog());
+    const { ok, cf, store } = readName(files, 'filter.d/f');
+    assert.equal(ok, true);
     assert.deepEqual(cf.expandIncludes(['/c/filter.d/f.conf']), [
       '/c/filter.d/sub/common.conf',
       '/c/filter.d/sub/common.local',
       '/c/filter.d/f.conf',
       '/c/filter.d/f-after.conf',
     ]);
-    const store = new ConfigStore();
-    assert.equal(cf.readName(store, 'filter.d/f'), true);
     assert.equal(store.get('Definition', 'v'), 'f');
     assert.equal(store.get('Definition', 'w'), 'common-local');
     assert.equal(store.get('Definition', 'late'), 'yes');
@@ -71,26 +66,21 @@ describe('configuration files', () => {
   });
 
   test('a name with no file reads nothing and says so', () => {
-    const { store, log } = readOrder({ '/c/jail.conf': '[x]\n' }, 'filter.d/none');
+    const { ok, store, log } = readName({ '/c/jail.conf': '[x]\n' }, 'filter.d/none');
+    assert.equal(ok, false);
     assert.deepEqual(store.sectionNames(), []);
     assert.deepEqual(log.entries.map((e) => e.message), ["Found no accessible config files for 'filter.d/none' under /c"]);
   });
 
   test('a redefined option keeps its previous value under KNOWN/', () => {
-    const files = { '/c/jail.conf': '[s]\nport = 1\n', '/c/jail.local': '[s]\nport = 2\n' };
-    const cf = new ConfigFiles(new MemoryFileSystem(files), '/c', new CollectingLog());
-    const store = new ConfigStore();
-    cf.readName(store, 'jail');
+    const { store } = readName({ '/c/jail.conf': '[s]\nport = 1\n', '/c/jail.local': '[s]\nport = 2\n' }, 'jail');
     assert.equal(store.get('s', 'port'), '2');
     assert.equal(store.get('s', 'x', { vars: { x: '%(known/port)s' } }), '1');
     assert.deepEqual(store.sectionNames(), ['s']);
   });
 
   test('[Init?family=inet6] merges into [Init] with suffixed keys', () => {
-    const files = { '/c/action.d/a.conf': '[Init]\nx = 4\n[Init?family=inet6]\nx = 6\n' };
-    const cf = new ConfigFiles(new MemoryFileSystem(files), '/c', new CollectingLog());
-    const store = new ConfigStore();
-    cf.readName(store, 'action.d/a');
+    const { store } = readName({ '/c/action.d/a.conf': '[Init]\nx = 4\n[Init?family=inet6]\nx = 6\n' }, 'action.d/a');
     assert.deepEqual(store.options('Init', false), ['x', 'x?family=inet6']);
   });
 
