@@ -167,3 +167,38 @@ export function ipInNet(ip: IpAddress, net: IpAddress): boolean {
   const mask = MAX[ip.family] ^ (MAX[ip.family] >> BigInt(net.plen));
   return (ip.value & mask) === net.value;
 }
+
+/** fail2ban's special `cidr` arguments of `IPAddr(text, cidr)`. */
+export const CIDR_UNSPEC = -1;
+export const CIDR_RAW = -2;
+export const FAM_IPV4 = -4;
+export const FAM_IPV6 = -12;
+
+/** The text of something that is not an address, kept raw. */
+export function rawAddress(text: string): IpAddress {
+  return { family: undefined, value: 0n, plen: 0, text };
+}
+
+/**
+ * `IPAddr(text, cidr)`: {@link CIDR_UNSPEC} parses brackets and `/plen` ({@link parseIp});
+ * {@link CIDR_RAW} keeps the text; {@link FAM_IPV4} / {@link FAM_IPV6} restrict the family; a
+ * prefix length ≥ 0 masks the address. No brackets or suffixes are parsed when `cidr` is given.
+ */
+export function ipAddr(text: string, cidr: number = CIDR_UNSPEC): IpAddress {
+  if (cidr === CIDR_UNSPEC) return parseIp(text);
+  if (cidr === CIDR_RAW) return rawAddress(text);
+  const families: readonly IpFamily[] = cidr >= 0 ? [4, 6] : cidr === FAM_IPV4 ? [4] : cidr === FAM_IPV6 ? [6] : [];
+  for (const family of families) {
+    const v = family === 4 ? parseIpv4(text) : parseIpv6(text);
+    if (v !== undefined) return build(family, v, cidr >= 0 ? cidr : undefined);
+  }
+  return rawAddress(text);
+}
+
+/** Python's `IPAddr == other` where `other` is text (parsed) or another address. */
+export function ipEquals(a: IpAddress, b: IpAddress | string): boolean {
+  if (typeof b === 'string' && a.family === undefined) return a.text === b;
+  const o = typeof b === 'string' ? parseIp(b) : b;
+  if (a.family === undefined || o.family === undefined) return a.family === o.family && a.text === o.text;
+  return a.family === o.family && a.value === o.value && a.plen === o.plen;
+}
