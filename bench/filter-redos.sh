@@ -156,7 +156,7 @@ run_one() {
   fi
   local cpu; cpu="$(awk -v a="${u:-0}" -v b="${s:-0}" 'BEGIN { printf "%.2f", a + b }')"
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$side" "$filter" "$kind" "$status" "$rc" "$wall" "$cpu" "${m:-0}" >> "$TSV"
-  if [[ "$status" != ok || "${wall%%.*}" -ge 5 ]]; then
+  if [[ "$status" == timeout || "${wall%%.*}" -ge 5 ]]; then
     printf '  %-5s %-28s %-8s %-7s %8.2f s\n' "$side" "$filter" "$kind" "$status" "$wall" >&2
   fi
 }
@@ -169,6 +169,10 @@ for filter in "${FILTER_LIST[@]}"; do
     for side in "${SIDES[@]}"; do
       run_one "$side" "$filter" "$kind"
     done
+  done
+  for side in "${SIDES[@]}"; do
+    errs="$(awk -F'\t' -v s="$side" -v f="$filter" '$1 == s && $2 == f && $4 == "error"' "$TSV" | wc -l)"
+    [[ "$errs" -eq 0 ]] || printf '  %-5s %-28s %d error(s), see errors.txt\n' "$side" "$filter" "$errs" >&2
   done
 done
 rm -f "$OUTDIR/time.tmp" "$OUTDIR/stderr.tmp"
@@ -239,12 +243,14 @@ for side in sides:
 	print()
 	print("Top 15 slowest filters (worst wall across the pathological lines):")
 	print()
-	print("| # | filter | worst wall | on line | baseline | status |")
-	print("|---:|---|---:|---|---:|---|")
+	print("| # | filter | worst wall | on line | baseline | worst - baseline | status |")
+	print("|---:|---|---:|---|---:|---:|---|")
 	for i, (f, d) in enumerate(order[:15], 1):
-		print("| %d | %s | %s | %s | %s | %s |" % (i, f,
+		print("| %d | %s | %s | %s | %s | %s | %s |" % (i, f,
 			">= %s s (timeout)" % E["TIMEOUT"] if d["status"] == "timeout" else "%.2f s" % d["wall"],
-			d["kind"], "%.2f s" % d["base"] if d["base"] is not None else "-", fmt_status(d)))
+			d["kind"], "%.2f s" % d["base"] if d["base"] is not None else "-",
+			"%+.2f s" % (d["wall"] - d["base"]) if d["base"] is not None and d["status"] != "timeout" else "-",
+			fmt_status(d)))
 	patho = [r for r in mine if r["kind"] != "baseline"]
 	if patho:
 		w = max(patho, key=lambda r: (r["status"] == "timeout", r["wall"]))

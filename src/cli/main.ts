@@ -9,7 +9,8 @@ import { NodeFileSystem } from '../system/nodeFs.js';
 import { SystemClock } from '../system/clock.js';
 import { runFail2banClient } from './fail2banClient.js';
 import { runPortcullis } from './portcullis.js';
-import { runFail2banRegex, runFail2banServer } from './notYet.js';
+import { runFail2banRegex } from './fail2banRegex.js';
+import { runFail2banServer } from './notYet.js';
 import type { CliIo } from './io.js';
 
 export type ProgramName = 'portcullis' | 'fail2ban-client' | 'fail2ban-server' | 'fail2ban-regex';
@@ -53,6 +54,17 @@ function builtinConfigDir(io: CliIo): string {
   return path.join(dir, 'config');
 }
 
+/**
+ * The launcher's path as it was invoked, which Python shows as `sys.argv[0]` (fail2ban-regex puts
+ * it in its usage line). Node makes `process.argv[1]` absolute; bash's `$_` still holds the path
+ * as typed (`./fail2ban-regex`), used when it names the same file.
+ */
+function scriptAsInvoked(): string {
+  const script = process.argv[1] ?? 'fail2ban-regex';
+  const typed = process.env._;
+  return typed !== undefined && typed !== '' && path.resolve(typed) === script ? typed : script;
+}
+
 /** Runs one program with the process' arguments and exits with its code. */
 export function main(program: ProgramName, invokedAs: string): void {
   const io = realIo();
@@ -71,7 +83,7 @@ export function main(program: ProgramName, invokedAs: string): void {
         code = runFail2banServer(invokedAs, args, io);
         break;
       case 'fail2ban-regex':
-        code = runFail2banRegex(invokedAs, args, io);
+        code = runFail2banRegex(scriptAsInvoked(), args, io, process.env);
         break;
     }
   } catch (e) {

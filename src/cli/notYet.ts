@@ -1,6 +1,6 @@
 /**
- * `fail2ban-server` and `fail2ban-regex` launchers: their help and version work; the rest comes
- * with the filter engine and the daemon, and until then they say so and fail (never pretend).
+ * The `fail2ban-server` launcher: its help and version work; the rest comes with the daemon, and
+ * until then it says so and fails (never pretends).
  */
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { fail2banUsage } from './clientHelp.js';
@@ -27,11 +27,4 @@ function versionOrHelp(prog: string, args: readonly string[], io: CliIo, usage: 
 
 export function runFail2banServer(prog: string, args: readonly string[], io: CliIo): number {
   return versionOrHelp(prog, args, io, () => fail2banUsage(prog), `Fail2Ban v${FAIL2BAN_VERSION}`) ?? 255;
-}
-
-export function runFail2banRegex(prog: string, args: readonly string[], io: CliIo): number {
-  // Only the usage line so far; fail2ban-regex's full help comes with the filter engine (issue 3).
-  const usage = (): string => `Usage: ${prog} [OPTIONS] <LOG> <REGEX> [IGNOREREGEX]\n`;
-  // optparse prints "%prog <version>" for --version.
-  return versionOrHelp(prog, args, io, usage, `${prog} ${FAIL2BAN_VERSION}`) ?? 255;
 }

@@ -22,7 +22,7 @@
  * as Python does.
  */
 import type { RegexError } from '../regex/index.js';
-import { spanOf, TemplateRegexCache, type CompiledTemplateRegex, type RawMatch } from './dateRegex.js';
+import { span1, textOf, TemplateRegexCache, type CompiledTemplateRegex, type RawMatch } from './dateRegex.js';
 import { DateFlag, type DateTemplate } from './dateTemplate.js';
 import { DateParseError } from './dateErrors.js';
 import { groupDictToTime, type StrptimeEnv } from './strptime.js';
@@ -47,6 +47,40 @@ export interface DateMatch {
   readonly groups: Readonly<Record<string, string | undefined>>;
   /** Text of the group an Epoch template reads (`group(1)`, or `group(2)` for `{EPOCH}` in a pattern). */
   readonly valueText: string | undefined;
+}
+
+/** A {@link DateMatch} whose groups are read from the RegExp match only when asked for (most lines hit the timestamp cache). */
+class LazyDateMatch implements DateMatch {
+  readonly name: string;
+  readonly template: DateTemplate;
+  private groupsCache: Record<string, string | undefined> | undefined;
+
+  constructor(
+    readonly index: number,
+    private readonly entry: { readonly template: DateTemplate; readonly c: CompiledTemplateRegex },
+    readonly start: number,
+    readonly end: number,
+    readonly span: readonly [number, number],
+    private readonly m: RegExpExecArray,
+  ) {
+    this.name = entry.template.name;
+    this.template = entry.template;
+  }
+
+  get groups(): Readonly<Record<string, string | undefined>> {
+    if (!this.groupsCache) {
+      const g: Record<string, string | undefined> = {};
+      for (const name of this.entry.c.named) {
+        g[name] = textOf(this.m, this.entry.c.byName.get(name));
+      }
+      this.groupsCache = g;
+    }
+    return this.groupsCache;
+  }
+
+  get valueText(): string | undefined {
+    return textOf(this.m, this.entry.c.numbered.get(this.template.groupIndex ?? 1));
+  }
 }
 
 /** The result of `getTime`. */
@@ -84,13 +118,21 @@ export interface DateDetectorOptions {
   readonly regexCache?: TemplateRegexCache;
 }
 
-/** `DateDetectorTemplate`: a template with per-detector usage. */
-interface Entry {
-  readonly template: DateTemplate;
-  readonly c: CompiledTemplateRegex;
-  hits: number;
-  lastUsed: number;
-  distance: number;
+/** `DateDetectorTemplate`: a template with per-detector usage; its regex is translated on first use. */
+class Entry {
+  hits = 0;
+  lastUsed = 0;
+  distance = BIG;
+  private compiled: CompiledTemplateRegex | undefined;
+
+  constructor(
+    readonly template: DateTemplate,
+    private readonly cache: TemplateRegexCache,
+  ) {}
+
+  get c(): CompiledTemplateRegex {
+    return (this.compiled ??= this.cache.compile(this.template.regex, this.template.groupIndex ?? 1));
+  }
 }
 
 const BIG = 0x7fffffff;
@@ -147,12 +189,20 @@ export class DateDetector {
   }
 
   private entry(template: DateTemplate): Entry {
-    return { template, c: this.regexCache.compile(template.regex, template.groupIndex ?? 1), hits: 0, lastUsed: 0, distance: BIG };
+    return new Entry(template, this.regexCache);
   }
 
   /** The templates in their current order. */
   get templates(): readonly DateTemplate[] {
     return this.entries.map((e) => e.template);
+  }
+
+  /** Each template in the current order with its hits and weight (fail2ban-regex's "Date template hits"). */
+  get usage(): Array<{ readonly name: string; readonly hits: number; readonly weight: number; readonly templateWeight: number; readonly pattern: string | undefined; readonly regex: string }> {
+    return this.entries.map((e) => ({
+      name: e.template.name, hits: e.hits, weight: DateDetector.weight(e), templateWeight: e.template.weight,
+      pattern: e.template.pattern, regex: e.template.regex,
+    }));
   }
 
   /** Templates whose regex the translator refused (defaults included once they are in use). */
@@ -270,16 +320,8 @@ export class DateDetector {
     this.lastEndPos = [endpos, last, charFrom(line, endpos)];
     if (i !== 0 && i !== this.lastTemplIdx) i = this.reorder(i);
     this.lastTemplIdx = i;
-    const groups = Object.fromEntries(dd.c.named.map((name) => {
-      const s = spanOf(match.m, dd.c.byName.get(name));
-      return [name, s ? line.slice(s[0], s[1]) : undefined];
-    })) as Record<string, string | undefined>;
-    const span = spanOf(match.m, dd.c.numbered.get(1)) ?? [-1, -1];
-    const vs = spanOf(match.m, dd.c.numbered.get(dd.template.groupIndex ?? 1));
-    return {
-      index: i, name: dd.template.name, template: dd.template, start: distance, end: endpos, span, groups,
-      valueText: vs ? line.slice(vs[0], vs[1]) : undefined,
-    };
+    const span = span1(dd.c, match.m) ?? [-1, -1];
+    return new LazyDateMatch(i, dd, distance, endpos, span, match.m);
   }
 
   /** `weight` of a `DateDetectorTemplate`. */

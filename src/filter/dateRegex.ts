@@ -15,6 +15,8 @@ export interface CompiledTemplateRegex {
   /** Python group name → JS group names. */
   readonly byName: ReadonlyMap<string, readonly string[]>;
   readonly error: RegexError | undefined;
+  /** JS names of the group wrapping everything before group 1 (set when group 1 sits at the top level: no `d` flag needed). */
+  readonly pre: readonly string[] | undefined;
 }
 
 
@@ -67,12 +69,57 @@ export function markGroups(pattern: string, wanted: readonly number[]): { patter
   return { pattern: out, names };
 }
 
+const LEADING_FLAGS = /^(?:\(\?[aiLmsux]+\))*/;
+
+/**
+ * When group 1 of a Python pattern is a plain top-level group (no top-level `|`, not quantified, no
+ * numeric back-references), wraps everything before it in `(?P<_pcdd_pre>…)` so that group 1's span
+ * is `match.index + len(pre)` and its text — no `d` flag (V8's indices cost about 2.5 µs per match).
+ */
+export function wrapPrefix(pattern: string): string | undefined {
+  if (/\\[1-9]/.test(pattern)) return undefined;
+  const head = LEADING_FLAGS.exec(pattern)?.[0] ?? '';
+  let depth = 0;
+  let inClass = false;
+  let classStart = -1;
+  let g1Start = -1;
+  let g1End = -1;
+  for (let i = head.length; i < pattern.length; i++) {
+    const c = pattern[i] ?? '';
+    if (c === '\\') { i++; continue; }
+    if (inClass) {
+      if (c === ']' && i !== classStart) inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      classStart = pattern[i + 1] === '^' ? i + 2 : i + 1;
+      continue;
+    }
+    if (c === '|' && depth === 0) return undefined;
+    if (c === '(') {
+      const capturing = pattern[i + 1] !== '?' || pattern.startsWith('?P<', i + 1);
+      if (capturing && g1Start === -1) {
+        if (depth !== 0) return undefined;
+        g1Start = i;
+      }
+      depth++;
+    } else if (c === ')') {
+      depth--;
+      if (depth === 0 && g1Start !== -1 && g1End === -1) g1End = i;
+    }
+  }
+  if (g1Start === -1 || g1End === -1 || /^[*+?{]/.test(pattern.slice(g1End + 1))) return undefined;
+  return `${head}(?P<${MARK}pre>${pattern.slice(head.length, g1Start)})${pattern.slice(g1Start)}`;
+}
+
 /** Translates a template regex (the group whose value is read marked by name); refusals become values. */
 function compileTemplateRegex(regex: string, valueGroup: number): CompiledTemplateRegex {
   let out: CompiledTemplateRegex;
   try {
     const marked = markGroups(regex, valueGroup === 1 ? [1] : [1, valueGroup]);
-    const c = compilePythonRegex(marked.pattern);
+    const wrapped = wrapPrefix(marked.pattern);
+    const c = compilePythonRegex(wrapped ?? marked.pattern);
     const tr = c.translation;
     const byKey = new Map<string, string[]>();
     for (const [js, py] of tr.jsToPython) {
@@ -83,16 +130,18 @@ function compileTemplateRegex(regex: string, valueGroup: number): CompiledTempla
     const numbered = new Map<number, readonly string[]>();
     for (const [num, name] of marked.names) numbered.set(num, byKey.get(name) ?? []);
     const named = tr.groupNames.filter((g) => !g.startsWith(MARK));
+    const pre = wrapped !== undefined && tr.loops.length === 0 ? (byKey.get(`${MARK}pre`) ?? []) : undefined;
     out = {
-      re: new RegExp(tr.source, tr.flags.replace(/[dg]/g, '') + 'dg'),
+      re: new RegExp(tr.source, tr.flags.replace(/[dg]/g, '') + (pre ? 'g' : 'dg')),
       numbered,
       named,
       byName: new Map(named.map((g) => [g, byKey.get(g) ?? []])),
       error: undefined,
+      pre,
     };
   } catch (e) {
     if (!(e instanceof RegexError)) throw e;
-    out = { re: undefined, numbered: new Map(), named: [], byName: new Map(), error: e };
+    out = { re: undefined, numbered: new Map(), named: [], byName: new Map(), error: e, pre: undefined };
   }
   return out;
 }
@@ -116,7 +165,29 @@ export interface RawMatch {
   readonly m: RegExpExecArray;
 }
 
-/** The span of the first participating JS group among `jsNames`, or undefined. */
+/** The text of the first participating JS group among `jsNames`, or undefined. */
+export function textOf(m: RegExpExecArray, jsNames: readonly string[] | undefined): string | undefined {
+  const g = m.groups;
+  if (!g || !jsNames) return undefined;
+  for (const js of jsNames) {
+    const v = g[js];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** The span of Python group 1 (the part cut out of the line). */
+export function span1(c: CompiledTemplateRegex, m: RegExpExecArray): [number, number] | undefined {
+  if (c.pre) {
+    const g1 = textOf(m, c.numbered.get(1));
+    if (g1 === undefined) return undefined;
+    const start = m.index + (textOf(m, c.pre)?.length ?? 0);
+    return [start, start + g1.length];
+  }
+  return spanOf(m, c.numbered.get(1));
+}
+
+/** The span of the first participating JS group among `jsNames`, or undefined (needs the `d` flag). */
 export function spanOf(m: RegExpExecArray, jsNames: readonly string[] | undefined): [number, number] | undefined {
   for (const js of jsNames ?? []) {
     const s = m.indices?.groups?.[js];

@@ -30,6 +30,8 @@ export interface Failure {
   readonly index: number;
   readonly fid: IpAddress | null;
   readonly time: number | null;
+  /** Python's type of the time: int (a date with a zone offset, TAI64N) or float; only its text form differs. */
+  readonly intTime: boolean;
   readonly fail: FailData;
 }
 
@@ -72,19 +74,28 @@ export interface FilterEnv {
 
 const LITERAL_IP = new RegExp(`^(?:(${IP4_RE})|\\[?(${IP6_RE})\\]?)$`, 'u');
 
-/** Parsed timestamps per date text, valid within one second of "now" or for good when the text has a full date. */
+/** Parsed timestamps per template and date text, valid within one second of "now" or for good when the text has a full date. */
 class TimestampCache {
-  private readonly map = new Map<string, { ts: number | null; sec: number }>();
+  private readonly byTemplate = new Map<object, Map<string, { ts: number | null; int: boolean; sec: number }>>();
+  private size = 0;
 
-  get(key: string, sec: number): number | null | undefined {
-    const e = this.map.get(key);
+  get(template: object, text: string, sec: number): { ts: number | null; int: boolean } | undefined {
+    const e = this.byTemplate.get(template)?.get(text);
     if (e === undefined || (e.sec !== sec && e.sec !== -1)) return undefined;
-    return e.ts;
+    return e;
   }
 
-  set(key: string, sec: number, ts: number | null, stable: boolean): void {
-    if (this.map.size >= 4096) this.map.clear();
-    this.map.set(key, { ts, sec: stable ? -1 : sec });
+  set(template: object, text: string, sec: number, ts: number | null, int: boolean, stable: boolean): { ts: number | null; int: boolean } {
+    if (this.size >= 4096) {
+      this.byTemplate.clear();
+      this.size = 0;
+    }
+    let m = this.byTemplate.get(template);
+    if (!m) this.byTemplate.set(template, (m = new Map<string, { ts: number | null; int: boolean; sec: number }>()));
+    const e = { ts, int, sec: stable ? -1 : sec };
+    if (!m.has(text)) this.size++;
+    m.set(text, e);
+    return e;
   }
 }
 
@@ -118,12 +129,13 @@ export class Filter {
   private lineBuffer: TupleLine[] = [];
   private lastTimeText = '';
   private lastDate: number | null = null;
+  private lastDateInt = false;
   private readonly mlfidCache: ExpiringCache<[number | null, FailData]>;
   private readonly env: FilterEnv;
   private readonly strptimeEnv: { now: number; zone: LocalZone; defaultTz: string | undefined };
   private readonly tsCache = new TimestampCache();
   private readonly warned = new Set<string>();
-  /** Groups of the prefregex on the last line it matched, or null when it did not match. */
+  /** Groups of the prefregex's last search (null: it did not match); kept when a line never reached it. */
   lastPrefGroups: FailData | null = null;
   /** The last processed line without its date (`processedLine()`). */
   private lastTuple: TupleLine = ['', '', ''];
@@ -177,16 +189,16 @@ export class Filter {
   }
 
   /** The timestamp of a date match (cached by text), or null when it does not parse. */
-  private parseDate(line: string, m: DateMatch, text: string, now: number): number | null {
+  private parseDate(line: string, m: DateMatch, text: string, now: number): { ts: number | null; int: boolean } {
     const sec = Math.floor(now);
-    const key = m.name + '\u0000' + text;
-    const cached = this.tsCache.get(key, sec);
+    const cached = this.tsCache.get(m.template, text, sec);
     if (cached !== undefined) return cached;
     this.strptimeEnv.now = now;
     const t = this.dateDetector.getTime(line, this.strptimeEnv, m);
     const ts = t ? t.timestamp : null;
-    this.tsCache.set(key, sec, ts, isStableDate(m));
-    return ts;
+    const kind = m.template.kind;
+    const int = kind === 'tai64n' || (kind === 'pattern' && (m.groups.z !== undefined || m.groups.Z !== undefined || this.strptimeEnv.defaultTz !== undefined));
+    return this.tsCache.set(m.template, text, sec, ts, int, isStableDate(m));
   }
 
   /**
@@ -198,11 +210,14 @@ export class Filter {
     let noDate = false;
     let tuple: TupleLine;
     let when: number | null = null;
+    let whenInt = false;
     if (typeof line !== 'string' && date) {
       tuple = line;
       this.lastTimeText = tuple[1];
       this.lastDate = date;
+      this.lastDateInt = Number.isInteger(date);
       when = date;
+      whenInt = this.lastDateInt;
     } else {
       const text = typeof line === 'string' ? line : line[0] + line[1] + line[2];
       const m = this.dateDetector.matchTime(text);
@@ -211,22 +226,33 @@ export class Filter {
         const dateText = text.slice(s, e);
         tuple = [text.slice(0, s), dateText, text.slice(e)];
         if (dateText !== '') {
-          when = this.parseDate(text, m, dateText, now);
+          const parsed = this.parseDate(text, m, dateText, now);
+          when = parsed.ts;
+          whenInt = parsed.int;
           if (when !== null) {
             this.lastTimeText = dateText;
             this.lastDate = when;
+            this.lastDateInt = whenInt;
           } else this.env.warn?.(`findFailure failed to parse timeText: ${dateText}`);
         } else if (this.lastDate && this.lastDate > now - 60) {
           tuple = ['', this.lastTimeText, text];
           when = this.lastDate;
-        } else when = now;
+          whenInt = this.lastDateInt;
+        } else {
+          when = now;
+          whenInt = false;
+        }
       } else tuple = ['', '', text];
       if (when === null) {
         noDate = true;
         if (this.lastDate && this.lastDate > now - 60) {
           tuple = ['', this.lastTimeText, text];
           when = this.lastDate;
-        } else if (this.checkFindTime && this.inOperation) when = now;
+          whenInt = this.lastDateInt;
+        } else if (this.checkFindTime && this.inOperation) {
+          when = now;
+          whenInt = false;
+        }
       }
     }
     if (this.checkFindTime && when !== null) {
@@ -235,7 +261,9 @@ export class Filter {
         if (Math.abs(delta) > 60) {
           this.warnOnce('simByTime', `Detected a log entry ${Math.abs(delta)}s ${delta < 0 ? 'before' : 'after'} the current time in operation mode. Treating such entries as if they just happened.`);
           when = now;
+          whenInt = false;
           this.lastDate = when;
+          this.lastDateInt = false;
         }
       } else if (when < now - this.findtime) {
         this.warnOnce('ignByTime', `Ignoring all log entries older than ${this.findtime}s; these are probably messages generated while fail2ban was not running.`);
@@ -243,7 +271,7 @@ export class Filter {
       }
     }
     this.lastTuple = tuple;
-    return this.findFailure(tuple, when, noDate);
+    return this.findFailure(tuple, when, noDate, whenInt);
   }
 
   /** `_ignoreLine`: the index of the first ignoreregex that matches, or undefined. */
@@ -262,7 +290,7 @@ export class Filter {
   }
 
   /** `findFailure(tupleLine, date, noDate)`. */
-  findFailure(tupleLine: TupleLine, date: number | null, noDate = false): Failure[] {
+  findFailure(tupleLine: TupleLine, date: number | null, noDate = false, intTime = false): Failure[] {
     const list: Failure[] = [];
     const defcidr = this.usedns === 'raw' || this.returnRawHost ? CIDR_RAW : CIDR_UNSPEC;
     let orgBuffer: TupleLine[];
@@ -272,13 +300,13 @@ export class Filter {
       orgBuffer = this.lineBuffer;
     } else orgBuffer = this.lineBuffer = [tupleLine];
     let buf: string | null = tupleLinesBuf(orgBuffer);
-    this.lastPrefGroups = null;
 
     if (this.ignoreRegexes.length > 0 && this.ignoreRegexes.length < this.failRegexes.length - 2) {
       if (this.ignoreLine(buf) !== undefined) return list;
     }
     let preGroups: FailData | null = null;
     if (this.prefRegex) {
+      this.lastPrefGroups = null;
       const pm = this.prefRegex.search(buf);
       if (!pm) return list;
       preGroups = this.prefRegex.groups(pm);
@@ -356,7 +384,7 @@ export class Filter {
         fids = [id];
       } else fids = this.textToIp(ip);
       if (this.checkAllRegex && mlfid !== null) fail = new Map(fail);
-      for (const f of fids) list.push({ index: idx, fid: f, time: date, fail });
+      for (const f of fids) list.push({ index: idx, fid: f, time: date, intTime, fail });
       if (!this.checkAllRegex) break;
     }
     return list;

@@ -23,15 +23,29 @@ export function intlZone(timeZone: string): LocalZone {
     timeZone, hourCycle: 'h23', era: 'short', year: 'numeric', month: 'numeric', day: 'numeric',
     hour: 'numeric', minute: 'numeric', second: 'numeric',
   });
+  const exact = (t: number): number => {
+    const parts: Record<string, string> = {};
+    for (const p of fmt.formatToParts(new Date(t * 1000))) parts[p.type] = p.value;
+    const year = parts.era === 'BC' || parts.era === 'B' ? 1 - Number(parts.year) : Number(parts.year);
+    const local = daysFromCivil(year, Number(parts.month), Number(parts.day)) * 86400
+      + Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second);
+    return local - t;
+  };
+  // Offsets per UTC hour: when the offset is the same at both ends of an hour it holds for the
+  // whole hour (zone transitions never come and go within one hour); otherwise computed exactly.
+  const hours = new Map<number, number | null>();
   return {
     offsetAt(utcSeconds: number): number {
       const t = Math.floor(utcSeconds);
-      const parts: Record<string, string> = {};
-      for (const p of fmt.formatToParts(new Date(t * 1000))) parts[p.type] = p.value;
-      const year = parts.era === 'BC' || parts.era === 'B' ? 1 - Number(parts.year) : Number(parts.year);
-      const local = daysFromCivil(year, Number(parts.month), Number(parts.day)) * 86400
-        + Number(parts.hour) * 3600 + Number(parts.minute) * 60 + Number(parts.second);
-      return local - t;
+      const h = Math.floor(t / 3600);
+      let o = hours.get(h);
+      if (o === undefined) {
+        const a = exact(h * 3600);
+        o = a === exact(h * 3600 + 3599) ? a : null;
+        if (hours.size >= 4096) hours.clear();
+        hours.set(h, o);
+      }
+      return o ?? exact(t);
     },
   };
 }

@@ -9,11 +9,13 @@ import { needsRecovery, width } from './checks.js';
 
 const W = `[${WORD}]`;
 const ANY = '[\\s\\S]';
+// Without JS's `m` flag (never used), `^` and `$` are exactly start and end of input, and V8 only
+// tries position 0 for a regex that begins with `^`, instead of every position of the line.
 const ANCHORS = {
-  bol: ['(?<![\\s\\S])', '(?<![^\\n])'],
-  eol: ['(?=\\n?(?![\\s\\S]))', '(?=\\n|(?![\\s\\S]))'],
-  bos: ['(?<![\\s\\S])', '(?<![\\s\\S])'],
-  eos: ['(?![\\s\\S])', '(?![\\s\\S])'],
+  bol: ['^', '(?<![^\\n])'],
+  eol: ['(?=\\n?$)', '(?=\\n|$)'],
+  bos: ['^', '^'],
+  eos: ['$', '$'],
   wb: [`(?:(?<=${W})(?!${W})|(?<!${W})(?=${W}))`, ''],
   nwb: [`(?!(?<!${ANY})(?!${ANY}))(?:(?<=${W})(?=${W})|(?<!${W})(?!${W}))`, ''],
 } as const;

@@ -67,18 +67,24 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
   const regex = new RegExp(translation.source, translation.flags);
   const global = new RegExp(translation.source, translation.flags + 'g');
   const sticky = new RegExp(translation.source, translation.flags + 'y');
+  const known = new Set(translation.groupNames);
+  // JS group → Python group, only for groups Python has, in JS order (first participating copy wins).
+  const pairs = [...translation.jsToPython].filter(([, py]) => known.has(py));
   const groupsOf = (m: RegExpExecArray): Record<string, string | undefined> => {
     const out: Record<string, string | undefined> = {};
     for (const n of translation.groupNames) out[n] = undefined;
-    for (const [js, py] of translation.jsToPython) {
-      const v = m.groups?.[js];
-      if (v !== undefined && out[py] === undefined && translation.groupNames.includes(py)) out[py] = v;
+    const g = m.groups;
+    if (g) {
+      for (const [js, py] of pairs) {
+        const v = g[js];
+        if (v !== undefined && out[py] === undefined) out[py] = v;
+      }
     }
     for (const loop of translation.loops) {
       const span = m.indices?.groups?.[loop.group];
       if (span === undefined) continue;
       for (const [py, v] of recoverLoop(loop, m.input, span[0], span[1])) {
-        if (translation.groupNames.includes(py)) out[py] = v;
+        if (known.has(py)) out[py] = v;
       }
     }
     return out;

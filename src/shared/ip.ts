@@ -26,19 +26,32 @@ export class IpSyntaxError extends PortcullisError {
   }
 }
 
-const V4_OCTET = /^(?:0|[1-9]\d{0,2})$/;
 const MAX = { 4: (1n << 32n) - 1n, 6: (1n << 128n) - 1n } as const;
 
 /** glibc `inet_pton(AF_INET)`: exactly four decimal octets, no leading zeros, each at most 255. */
 export function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!V4_OCTET.test(p) || Number(p) > 255) return undefined;
-    v = (v << 8n) | BigInt(p);
+  const n = text.length;
+  if (n < 7 || n > 15) return undefined;
+  let v = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return undefined;
+      v = v * 256 + octet;
+      octet = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && octet === 0) return undefined; // a leading zero
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else return undefined;
   }
-  return v;
+  if (dots !== 3 || digits === 0) return undefined;
+  return BigInt(v * 256 + octet);
 }
 
 /** glibc `inet_pton(AF_INET6)`, including a trailing dotted IPv4 part. */

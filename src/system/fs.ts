@@ -13,4 +13,6 @@ export interface FileSystem {
   lexists(path: string): boolean;
   /** Entry names of a directory in the order the OS gives them; empty if unreadable. */
   readDir(path: string): string[];
+  /** The bytes of a file in chunks of at most `size` bytes (big logs); undefined if it cannot be opened. */
+  readChunks?(path: string, size: number): Iterable<Uint8Array> | undefined;
 }

@@ -22,6 +22,27 @@ export class NodeFileSystem implements FileSystem {
     }
   }
 
+  readChunks(path: string, size: number): Iterable<Uint8Array> | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'r');
+    } catch {
+      return undefined;
+    }
+    return (function* chunks(): Generator<Uint8Array> {
+      const buf = Buffer.allocUnsafe(size);
+      try {
+        for (;;) {
+          const n = fs.readSync(fd, buf, 0, size, null);
+          if (n <= 0) return;
+          yield buf.subarray(0, n);
+        }
+      } finally {
+        fs.closeSync(fd);
+      }
+    })();
+  }
+
   lexists(path: string): boolean {
     try {
       return fs.lstatSync(path, { throwIfNoEntry: false }) !== undefined;

@@ -1,0 +1,201 @@
+/**
+ * fail2ban-regex's statistics and report (`testRegex`, `process`, `printStats`, `printLines`):
+ * hits per regex, prefregex matches, date template hits, matched / ignored / missed lines.
+ */
+import type { Failure, Filter } from '../../filter/filter.js';
+import { truthy, type FailData, type TupleLine } from '../../filter/failData.js';
+import { localNaive, type LocalZone } from '../../filter/strptimeLocal.js';
+import type { RegexToolOptions } from '../regexOptions.js';
+import { pyReprDict } from './pyfmt.js';
+import type { SkippedLine } from './guard.js';
+
+interface RegexStat {
+  readonly regex: string;
+  hits: number;
+  readonly ips: Array<{ fid: string; time: number | null; multiple: boolean }>;
+}
+
+/** `pprint_list(l, header)`. */
+export function pprintList(l: readonly string[], header?: string): string[] {
+  if (l.length === 0) return [];
+  const text = (header ? `|- ${header}\n` : '') + '|  ' + l.join('\n|  ') + '\n`-';
+  return [text];
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `time.strftime("%a %b %d %H:%M:%S %Y", time.localtime(t))`. */
+function ctimeLike(t: number, zone: LocalZone): string {
+  const d = new Date(Math.floor(localNaive(zone, Math.floor(t))) * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${DAYS[d.getUTCDay()] ?? ''} ${MONTHS[d.getUTCMonth()] ?? ''} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
+
+/** Python `str.rstrip()` (Unicode whitespace). */
+function rstrip(s: string): string {
+  return s.replace(/[\s\x1c-\x1f\x85]+$/u, '');
+}
+
+function sameTuple(a: TupleLine, b: TupleLine): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+}
+
+export class RegexReport {
+  private readonly failStats: RegexStat[];
+  private readonly ignoreStats: RegexStat[];
+  private readonly printLimit: number;
+  private prefMatched = 0;
+  private readonly prefGroups: Array<FailData | '...'> = [];
+  private lineIgnored = false;
+  private tested = 0;
+  private matched = 0;
+  private missed = 0;
+  private ignored = 0;
+  private readonly matchedLines: string[] = [];
+  private readonly missedLines: string[] = [];
+  private readonly ignoredLines: string[] = [];
+  private readonly skippedLines: SkippedLine[] = [];
+
+  constructor(
+    private readonly filter: Filter,
+    private readonly opts: RegexToolOptions,
+    failregex: readonly string[],
+    ignoreregex: readonly string[],
+    private readonly zone: LocalZone,
+  ) {
+    this.failStats = failregex.map((regex) => ({ regex, hits: 0, ips: [] }));
+    this.ignoreStats = ignoreregex.map((regex) => ({ regex, hits: 0, ips: [] }));
+    this.printLimit = opts.maxlines || 20;
+    filter.onIgnoreRegex = (i): void => {
+      this.lineIgnored = true;
+      const s = this.ignoreStats[i];
+      if (s) s.hits++;
+    };
+  }
+
+  /** `testRegex(line)`: the failures to count and whether the line is ignored. */
+  test(line: string): { ret: Failure[]; ignored: boolean } {
+    const f = this.filter;
+    const multi = f.maxlines > 1;
+    const orgBuffer = multi ? f.buffer.slice() : f.buffer;
+    const fullBuffer = orgBuffer.length >= f.maxlines;
+    this.lineIgnored = false;
+    let isIgnored = false;
+    const found = f.processLine(line);
+    const ret: Failure[] = [];
+    for (const m of found) {
+      if (!this.opts.out) {
+        const stat = this.failStats[m.index];
+        if (stat) {
+          stat.hits++;
+          stat.ips.push({ fid: m.fid ? m.fid.text : 'None', time: m.time, multiple: ret.length > 1 });
+        }
+      }
+      if (!truthy(m.fail.get('nofail'))) ret.push(m);
+      else isIgnored = true;
+    }
+    if (this.opts.out) return { ret, ignored: false };
+    if (f.prefRegex && f.lastPrefGroups) {
+      this.prefMatched++;
+      if (this.opts.verbose) {
+        if (this.prefGroups.length < this.printLimit) this.prefGroups.push(f.lastPrefGroups);
+        else if (this.prefGroups.length === this.printLimit) this.prefGroups.push('...');
+      }
+    }
+    if (multi) {
+      const now = f.buffer;
+      for (const bufLine of orgBuffer.slice(fullBuffer ? 1 : 0)) {
+        if (now.some((l) => sameTuple(l, bufLine))) continue;
+        const idx = this.missedLines.indexOf(bufLine[0] + bufLine[1] + bufLine[2]);
+        if (idx !== -1) this.missedLines.splice(idx, 1);
+        if (this.opts.printAllMatched) this.matchedLines.push(bufLine[0] + bufLine[1] + bufLine[2]);
+        this.matched++;
+        this.missed--;
+      }
+    }
+    return { ret, ignored: isIgnored || this.lineIgnored };
+  }
+
+  /** The counting part of `process()` for one tested line. */
+  count(line: string, ret: readonly Failure[], ignored: boolean): void {
+    const o = this.opts;
+    if (ignored) {
+      this.ignored++;
+      if (!o.printNoIgnored && (o.printAllIgnored || this.ignored <= this.printLimit + 1)) this.ignoredLines.push(line);
+    } else if (ret.length > 0) {
+      this.matched++;
+      if (o.printAllMatched) this.matchedLines.push(line);
+    } else {
+      this.missed++;
+      if (!o.printNoMissed && (o.printAllMissed || this.missed <= this.printLimit + 1)) this.missedLines.push(line);
+    }
+    this.tested++;
+  }
+
+  /** A line cut off by the time budget (or an error while processing it). */
+  skipped(s: SkippedLine): void {
+    this.skippedLines.push(s);
+  }
+
+  /** portcullis' addition: lines that could not be processed (printed only when there are any). */
+  skippedReport(): string[] {
+    if (this.skippedLines.length === 0) return [];
+    const shown = this.skippedLines.slice(0, this.printLimit).map((s) => `${s.reason}: ${s.item.length > 200 ? s.item.slice(0, 197) + '...' : s.item}`);
+    return [`Skipped line(s): ${this.skippedLines.length} (not processed)`, ...pprintList(shown)];
+  }
+
+  private regexBlock(title: string, stats: readonly RegexStat[]): string[] {
+    let total = 0;
+    const out: string[] = [];
+    stats.forEach((s, cnt) => {
+      total += s.hits;
+      if (s.hits || this.opts.verbose) out.push(`${String(cnt + 1).padStart(2)}) [${s.hits}] ${s.regex}`);
+      if (this.opts.verbose) {
+        for (const ip of s.ips) out.push(`    ${ip.fid}  ${ctimeLike(ip.time ?? Date.now() / 1000, this.zone)}${ip.multiple ? ' (multiple regex matched)' : ''}`);
+      }
+    });
+    return [`\n${title}: ${total} total`, ...pprintList(out, ' #) [# of hits] regular expression')];
+  }
+
+  private linesBlock(kind: 'matched' | 'ignored' | 'missed'): string[] {
+    const count = this[kind];
+    const list = kind === 'matched' ? this.matchedLines : kind === 'ignored' ? this.ignoredLines : this.missedLines;
+    if (!count) return [];
+    const header = `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} line(s):`;
+    const all = kind === 'matched' ? this.opts.printAllMatched : kind === 'ignored' ? this.opts.printAllIgnored : this.opts.printAllMissed;
+    if (count < this.printLimit || all) return pprintList(list.map(rstrip), header);
+    return [`${header} too many to print.  Use --print-all-${kind} to print all ${count} lines`];
+  }
+
+  /** `printStats()`. */
+  render(elapsed: number): string[] {
+    const out: string[] = ['', 'Results', '======='];
+    const f = this.filter;
+    if (f.prefRegex) {
+      const l = [f.prefRegex.expanded];
+      if (this.opts.verbose) for (const g of this.prefGroups) l.push(`    ${g === '...' ? '...' : pyReprDict(g)}`);
+      out.push(`\nPrefregex: ${this.prefMatched} total`, ...pprintList(l));
+    }
+    out.push(...this.regexBlock('Failregex', this.failStats), ...this.regexBlock('Ignoreregex', this.ignoreStats));
+    out.push('\nDate template hits:');
+    const dates: string[] = [];
+    for (const t of f.dateDetector.usage) {
+      if (!this.opts.verbose && !t.hits) continue;
+      dates.push(`[${t.hits}] ${t.name}`);
+      if (this.opts.verboseDate) {
+        dates.push(`    # weight: ${t.weight.toFixed(3)} (${t.templateWeight.toFixed(3)}), pattern: ${t.pattern ?? ''}`);
+        dates.push(`    # regex:   ${t.regex}`);
+      }
+    }
+    out.push(...pprintList(dates, '[# of hits] date format'));
+    out.push(`\nLines: ${this.tested} lines, ${this.ignored} ignored, ${this.matched} matched, ${this.missed} missed`);
+    out.push(`[processed in ${elapsed.toFixed(2)} sec]`);
+    out.push('');
+    out.push(...this.skippedReport());
+    if (this.opts.printAllMatched) out.push(...this.linesBlock('matched'));
+    if (!this.opts.printNoIgnored) out.push(...this.linesBlock('ignored'));
+    if (!this.opts.printNoMissed) out.push(...this.linesBlock('missed'));
+    return out;
+  }
+}
