@@ -34,3 +34,4 @@ export {
   type PythonRegexOptions,
   type Translation,
 } from './translate.js';
+export { requiredLiteral } from './literals.js';

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_PYTHON, PYTHON, runPython } from '../helpers/python.js';
-import { compilePythonRegex } from '../../src/regex/index.js';
+import { compilePythonRegex, requiredLiteral } from '../../src/regex/index.js';
 
 interface StockRegex {
   readonly filter: string;
@@ -89,7 +89,19 @@ test('stock fail2ban regexes translate and agree with Python on the sample logs'
   const refusals: string[] = [];
   let lines = 0;
   let matches = 0;
+  let withLiteral = 0;
+  let skippedByLiteral = 0;
   for (const r of stock) {
+    // The pre-check literal: every line Python matches must contain it (it may only skip non-matches).
+    const literal = requiredLiteral(r.p, { multiline: r.m });
+    if (literal !== undefined) withLiteral++;
+    r.lines.forEach((line, i) => {
+      if (literal === undefined) return;
+      if (!line.includes(literal)) {
+        skippedByLiteral++;
+        if (r.results[i]) failures.push(`${r.filter}: literal ${JSON.stringify(literal)} missing from a line Python matches: ${JSON.stringify(line)}`);
+      }
+    });
     let rx;
     try {
       rx = compilePythonRegex(r.p, { multiline: r.m });
@@ -111,6 +123,8 @@ test('stock fail2ban regexes translate and agree with Python on the sample logs'
     });
   }
   console.log(`stock regexes: ${stock.length} (filter, regex) pairs, ${refusals.length} refused (known), ${lines} line comparisons, ${matches} matches`);
+  console.log(`required literals: ${withLiteral} regexes have one; ${skippedByLiteral} (regex, line) searches skipped by it, none of them a Python match`);
+  assert.ok(withLiteral > stock.length / 2, 'most stock regexes have a required literal');
   for (const r of refusals) t.diagnostic(`TODO refused: ${r.slice(0, 300)}`);
   assert.ok(stock.length > 200);
   const stale = [...KNOWN_REFUSED].filter((f) => !refusals.some((r) => r.startsWith(`${f}: `)));
