@@ -3,7 +3,7 @@
  * value group marked by name so their spans can be read, translated by `src/regex`; a translation
  * the translator refuses is kept as a value, so a detector fails only when it must use it.
  */
-import { compilePythonRegex, RegexError } from '../regex/index.js';
+import { compilePythonRegex, groupLayout, RegexError } from '../regex/index.js';
 
 /** A template regex as compiled once: the matcher, or why it could not be translated. */
 export interface CompiledTemplateRegex {
@@ -24,102 +24,42 @@ export interface CompiledTemplateRegex {
 /** The prefix of the names given to unnamed groups we need spans of (translated regexes keep only named groups). */
 const MARK = '_pcdd_g';
 
-/**
- * Names Python groups `wanted` (by number) in a Python pattern: an unnamed group gets `(?P<_pcdd_gN>`,
- * a named one keeps its name. Numbering is unchanged (named groups are numbered too).
- */
-export function markGroups(pattern: string, wanted: readonly number[]): { pattern: string; names: Map<number, string> } {
-  const names = new Map<number, string>();
-  let out = '';
-  let n = 0;
-  let inClass = false;
-  let classStart = -1;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i] ?? '';
-    if (c === '\\') {
-      out += pattern.slice(i, i + 2);
-      i++;
-      continue;
-    }
-    out += c;
-    if (inClass) {
-      if (c === ']' && i !== classStart) inClass = false;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      classStart = pattern[i + 1] === '^' ? i + 2 : i + 1;
-      continue;
-    }
-    if (c !== '(') continue;
-    if (pattern[i + 1] === '?') {
-      if (pattern.startsWith('?P<', i + 1)) {
-        const close = pattern.indexOf('>', i + 4);
-        n++;
-        if (wanted.includes(n) && close > 0) names.set(n, pattern.slice(i + 4, close));
-      }
-      continue;
-    }
-    n++;
-    if (wanted.includes(n)) {
-      names.set(n, `${MARK}${n}`);
-      out += `?P<${MARK}${n}>`;
-    }
-  }
-  return { pattern: out, names };
-}
-
 const LEADING_FLAGS = /^(?:\(\?[aiLmsux]+\))*/;
 
 /**
- * When group 1 of a Python pattern is a plain top-level group (no top-level `|`, not quantified, no
- * numeric back-references), wraps everything before it in `(?P<_pcdd_pre>…)` so that group 1's span
- * is `match.index + len(pre)` and its text — no `d` flag (V8's indices cost about 2.5 µs per match).
+ * The template pattern made readable without the `d` flag: the Python groups `wanted` (by number)
+ * get names (an unnamed group becomes `(?P<_pcdd_gN>`, a named one keeps its name; numbering is
+ * unchanged), and when group 1 is a direct item of the top-level sequence and nothing refers to a
+ * group by number, everything before it is wrapped in `(?P<_pcdd_pre>…)`, so that group 1's span is
+ * `match.index + len(pre)` and its text (V8's indices cost about 2.5 µs per match).
  */
-export function wrapPrefix(pattern: string): string | undefined {
-  if (/\\[1-9]/.test(pattern)) return undefined;
-  const head = LEADING_FLAGS.exec(pattern)?.[0] ?? '';
-  let depth = 0;
-  let inClass = false;
-  let classStart = -1;
-  let g1Start = -1;
-  let g1End = -1;
-  for (let i = head.length; i < pattern.length; i++) {
-    const c = pattern[i] ?? '';
-    if (c === '\\') { i++; continue; }
-    if (inClass) {
-      if (c === ']' && i !== classStart) inClass = false;
-      continue;
-    }
-    if (c === '[') {
-      inClass = true;
-      classStart = pattern[i + 1] === '^' ? i + 2 : i + 1;
-      continue;
-    }
-    if (c === '|' && depth === 0) return undefined;
-    if (c === '(') {
-      const capturing = pattern[i + 1] !== '?' || pattern.startsWith('?P<', i + 1);
-      if (capturing && g1Start === -1) {
-        if (depth !== 0) return undefined;
-        g1Start = i;
-      }
-      depth++;
-    } else if (c === ')') {
-      depth--;
-      if (depth === 0 && g1Start !== -1 && g1End === -1) g1End = i;
-    }
+export function prepareTemplatePattern(pattern: string, wanted: readonly number[]): { pattern: string; names: Map<number, string>; wrapped: boolean } {
+  const layout = groupLayout(pattern);
+  const names = new Map<number, string>();
+  const inserts: Array<[number, string]> = [];
+  for (const n of wanted) {
+    const g = layout.groups.get(n);
+    if (!g) continue;
+    names.set(n, g.name ?? `${MARK}${n}`);
+    if (g.name === undefined) inserts.push([g.pos + 1, `?P<${MARK}${n}>`]);
   }
-  if (g1Start === -1 || g1End === -1 || /^[*+?{]/.test(pattern.slice(g1End + 1))) return undefined;
-  return `${head}(?P<${MARK}pre>${pattern.slice(head.length, g1Start)})${pattern.slice(g1Start)}`;
+  const g1 = layout.groups.get(1);
+  const wrapped = g1 !== undefined && layout.topLevel.has(1) && !layout.numberedRefs;
+  if (wrapped) {
+    // Same offset: the closing `)` goes first so that an empty prefix reads `(?P<_pcdd_pre>)`.
+    inserts.push([g1.pos, ')'], [LEADING_FLAGS.exec(pattern)?.[0].length ?? 0, `(?P<${MARK}pre>`]);
+  }
+  let out = pattern;
+  for (const [pos, text] of inserts.sort((a, b) => b[0] - a[0])) out = out.slice(0, pos) + text + out.slice(pos);
+  return { pattern: out, names, wrapped };
 }
 
 /** Translates a template regex (the group whose value is read marked by name); refusals become values. */
 function compileTemplateRegex(regex: string, valueGroup: number): CompiledTemplateRegex {
   let out: CompiledTemplateRegex;
   try {
-    const marked = markGroups(regex, valueGroup === 1 ? [1] : [1, valueGroup]);
-    const wrapped = wrapPrefix(marked.pattern);
-    const c = compilePythonRegex(wrapped ?? marked.pattern);
+    const marked = prepareTemplatePattern(regex, valueGroup === 1 ? [1] : [1, valueGroup]);
+    const c = compilePythonRegex(marked.pattern);
     const tr = c.translation;
     const byKey = new Map<string, string[]>();
     for (const [js, py] of tr.jsToPython) {
@@ -130,7 +70,7 @@ function compileTemplateRegex(regex: string, valueGroup: number): CompiledTempla
     const numbered = new Map<number, readonly string[]>();
     for (const [num, name] of marked.names) numbered.set(num, byKey.get(name) ?? []);
     const named = tr.groupNames.filter((g) => !g.startsWith(MARK));
-    const pre = wrapped !== undefined && tr.loops.length === 0 ? (byKey.get(`${MARK}pre`) ?? []) : undefined;
+    const pre = marked.wrapped && tr.loops.length === 0 ? (byKey.get(`${MARK}pre`) ?? []) : undefined;
     out = {
       re: new RegExp(tr.source, tr.flags.replace(/[dg]/g, '') + (pre ? 'g' : 'dg')),
       numbered,

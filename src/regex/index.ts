@@ -35,3 +35,4 @@ export {
   type Translation,
 } from './translate.js';
 export { requiredLiteral } from './literals.js';
+export { groupLayout, type GroupLayout } from './layout.js';
