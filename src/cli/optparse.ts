@@ -7,23 +7,13 @@
  * `prog: error: msg`, exit 2); and the help of `IndentedHelpFormatter`, wrapped like `textwrap`.
  */
 import { pyReprString } from '../shared/pyvalue.js';
+import { pyLen, pyTextWrap } from './textwrap.js';
 
 // ---------------------------------------------------------------------------------------------
 // Python text helpers
 
-/** Python's `len()`: code points, not UTF-16 units. */
-export function pyLen(s: string): number {
-  return s.length - (s.match(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g)?.length ?? 0);
-}
-
-/** `s[start:end]` by code points (non-negative indices). */
-function pySlice(s: string, start: number, end?: number): string {
-  return Array.from(s).slice(start, end).join('');
-}
-
 /** Python's `str.isspace()` / `Py_UNICODE_ISSPACE` set. */
 const PY_SPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
-const PY_SPACE_ONLY = /^[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/u;
 
 /** The value of a Unicode decimal digit (category Nd): digits come in contiguous runs of ten. */
 function decimalValue(cp: number): number | undefined {
@@ -83,79 +73,6 @@ export function optparseInt(value: string): bigint | undefined {
   if (head === '0b') return pyInt(value.slice(2) || '0', 2);
   if (value.startsWith('0')) return pyInt(value, 8);
   return pyInt(value, 10);
-}
-
-// ---------------------------------------------------------------------------------------------
-// textwrap.wrap with TextWrapper's defaults
-
-const WS = '[\\t\\n\\x0b\\x0c\\r ]';
-const NWS = '[^\\t\\n\\x0b\\x0c\\r ]';
-const WORD = '[\\p{L}\\p{N}_]';
-const WORD_PUNCT = `[\\p{L}\\p{N}_!"'&.,?]`;
-const LETTER = '[\\p{L}\\p{Nl}\\p{No}_]';
-/** TextWrapper.wordsep_re: whitespace, em-dashes, words split after hyphens of compound words. */
-const WORDSEP = new RegExp(
-  `(${WS}+` +
-    `|(?<=${WORD_PUNCT})-{2,}(?=${WORD})` +
-    `|${NWS}+?(?:-(?:(?<=${LETTER}{2}-)|(?<=${LETTER}-${LETTER}-))(?=${LETTER}-?${LETTER})` +
-    `|(?=${WS}|$)` +
-    `|(?<=${WORD_PUNCT})(?=-{2,}${WORD})))`,
-  'u',
-);
-
-/** `str.expandtabs(8)` then every ASCII whitespace character as a space. */
-function mungeWhitespace(text: string): string {
-  let out = '';
-  let col = 0;
-  for (const ch of text) {
-    if (ch === '\t') {
-      const n = 8 - (col % 8);
-      out += ' '.repeat(n);
-      col += n;
-    } else if (ch === '\n' || ch === '\r') {
-      out += ' ';
-      col = 0;
-    } else {
-      out += ch === '\v' || ch === '\f' ? ' ' : ch;
-      col++;
-    }
-  }
-  return out;
-}
-
-const isBlank = (s: string): boolean => PY_SPACE_ONLY.test(s);
-
-/** Python's `textwrap.wrap(text, width)` (width > 0). */
-export function textwrap(text: string, width: number): string[] {
-  const chunks = mungeWhitespace(text).split(WORDSEP).filter((c) => c !== '');
-  chunks.reverse();
-  const lines: string[] = [];
-  while (chunks.length > 0) {
-    const line: string[] = [];
-    let len = 0;
-    if (lines.length > 0 && isBlank(chunks[chunks.length - 1] ?? '')) chunks.pop();
-    while (chunks.length > 0) {
-      const l = pyLen(chunks[chunks.length - 1] ?? '');
-      if (len + l > width) break;
-      line.push(chunks.pop() ?? '');
-      len += l;
-    }
-    const next = chunks[chunks.length - 1];
-    if (next !== undefined && pyLen(next) > width) {
-      // A chunk longer than any line: break it, after its last hyphen if there is one.
-      const spaceLeft = width < 1 ? 1 : width - len;
-      let end = spaceLeft;
-      if (pyLen(next) > spaceLeft) {
-        const hyphen = pySlice(next, 0, spaceLeft).lastIndexOf('-');
-        if (hyphen > 0 && /[^-]/.test(next.slice(0, hyphen))) end = pyLen(next.slice(0, hyphen)) + 1;
-      }
-      line.push(pySlice(next, 0, end));
-      chunks[chunks.length - 1] = pySlice(next, end);
-    }
-    if (line.length > 0 && isBlank(line[line.length - 1] ?? '')) line.pop();
-    if (line.length > 0) lines.push(line.join(''));
-  }
-  return lines;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,7 +208,7 @@ export class IndentedHelpFormatter {
   formatText(text: string): string {
     const indent = pad(this.currentIndent);
     const width = Math.max(this.width - this.currentIndent, 11);
-    return textwrap(text, width - this.currentIndent)
+    return pyTextWrap(text, width - this.currentIndent)
       .map((l) => indent + l)
       .join('\n');
   }
@@ -333,7 +250,7 @@ export class IndentedHelpFormatter {
     }
     let result = opts;
     if (o.help) {
-      const lines = textwrap(expandDefault(o, defaults), this.helpWidth);
+      const lines = pyTextWrap(expandDefault(o, defaults), this.helpWidth);
       result += `${pad(indentFirst)}${lines[0] ?? ''}\n`;
       for (const l of lines.slice(1)) result += `${pad(this.helpPosition)}${l}\n`;
     } else if (!opts.endsWith('\n')) result += '\n';

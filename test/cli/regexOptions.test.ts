@@ -9,7 +9,8 @@ import { spawn as spawnChild } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { optparseInt, textwrap, helpWidth, OptionParser } from '../../src/cli/optparse.js';
+import { optparseInt, helpWidth, OptionParser } from '../../src/cli/optparse.js';
+import { pyTextWrap } from '../../src/cli/textwrap.js';
 import { parseRegexArgs, preferredEncoding, regexHelp, type RegexToolOptions } from '../../src/cli/regexOptions.js';
 import { NodeFileSystem } from '../../src/system/nodeFs.js';
 import { MemoryFileSystem } from '../../src/testing/memoryFs.js';
@@ -183,7 +184,7 @@ describe('optparse work-alike (recorded from Python 3.11)', () => {
       ['', 5, []],
       ['Either to make the tracebacks full, not compressed (as by default)', 54, ['Either to make the tracebacks full, not compressed (as', 'by default)']],
     ];
-    for (const [text, width, lines] of cases) assert.deepEqual(textwrap(text, width), lines, JSON.stringify([text, width]));
+    for (const [text, width, lines] of cases) assert.deepEqual(pyTextWrap(text, width), lines, JSON.stringify([text, width]));
   });
 
   test('help width: int($COLUMNS) - 2, else 78', () => {
