@@ -12,6 +12,7 @@ import { DateDetector, type DateMatch, type TemplateHits } from './dateDetector.
 import type { TemplateRegexCache } from './dateRegex.js';
 import { buildDateTemplates, defaultDateTemplates, type DateTemplateContext } from './dateTemplates.js';
 import { FilterRegex, FilterRegexError } from './filterRegex.js';
+import type { PythonMatch } from '../regex/index.js';
 import { linesOf, textOf, truthy, tupleLinesBuf, type FailData, type FailValue, type TupleLine } from './failData.js';
 import { ExpiringCache } from './mlfidCache.js';
 import type { StrptimeEnv, LocalZone } from './strptime.js';
@@ -135,8 +136,8 @@ export class Filter {
   private readonly strptimeEnv: { now: number; zone: LocalZone; defaultTz: string | undefined };
   private readonly tsCache = new TimestampCache();
   private readonly warned = new Set<string>();
-  /** Groups of the prefregex's last search (null: it did not match); kept when a line never reached it. */
-  lastPrefGroups: FailData | null = null;
+  /** The prefregex's last match (null: it did not match); kept when a line never reached it. */
+  private lastPrefMatch: PythonMatch | null = null;
   /** The last processed line without its date (`processedLine()`). */
   private lastTuple: TupleLine = ['', '', ''];
 
@@ -175,6 +176,16 @@ export class Filter {
   /** The buffered lines (multi-line mode). */
   get buffer(): readonly TupleLine[] {
     return this.lineBuffer;
+  }
+
+  /** Whether the prefregex matched on its last search (fail2ban's `prefRegex.hasMatched()`). */
+  get prefMatched(): boolean {
+    return this.lastPrefMatch !== null;
+  }
+
+  /** The groups of the prefregex's last match, `content` included (`prefRegex.getGroups()`). */
+  prefGroups(): FailData | null {
+    return this.prefRegex && this.lastPrefMatch ? this.prefRegex.groups(this.lastPrefMatch) : null;
   }
 
   /** `processedLine()`: the last line without its date text. */
@@ -306,11 +317,10 @@ export class Filter {
     }
     let preGroups: FailData | null = null;
     if (this.prefRegex) {
-      this.lastPrefGroups = null;
       const pm = this.prefRegex.search(buf);
+      this.lastPrefMatch = pm;
       if (!pm) return list;
       preGroups = this.prefRegex.groups(pm);
-      this.lastPrefGroups = new Map(preGroups);
       const repl = preGroups.get('content');
       preGroups.delete('content');
       if (typeof repl === 'string' && repl !== '') {

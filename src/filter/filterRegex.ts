@@ -44,10 +44,6 @@ export class FilterRegex {
   private readonly altValues: ReadonlyArray<readonly [string, string]>;
   private readonly tupleValues: ReadonlyArray<readonly [string, string]>;
   private readonly skipGroups: readonly string[];
-  /** Global copy of the translated regex, and per Python group the JS groups carrying it (fast group reading). */
-  private readonly re: RegExp;
-  private readonly jsNames: ReadonlyArray<readonly [string, readonly string[]]>;
-  private readonly needsRecovery: boolean;
 
   constructor(regex: string, opts: FilterRegexOptions = {}) {
     this.source = regex;
@@ -69,13 +65,7 @@ export class FilterRegex {
       );
     }
     this.literal = requiredLiteral(expanded, { multiline: opts.multiline ?? false });
-    const tr = this.compiled.translation;
-    this.re = new RegExp(tr.source, tr.flags + 'g');
-    this.needsRecovery = tr.loops.length > 0;
-    const byPy = new Map<string, string[]>(tr.groupNames.map((n) => [n, []]));
-    for (const [js, py] of tr.jsToPython) byPy.get(py)?.push(js);
-    this.jsNames = [...byPy];
-    const names = tr.groupNames;
+    const names = this.compiled.translation.groupNames;
     this.groupNames = new Set(names);
     const alt: Array<[string, string]> = [];
     const tup: Array<[string, string]> = [];
@@ -101,23 +91,7 @@ export class FilterRegex {
   /** `re.search(buf)`. */
   search(buf: string): PythonMatch | null {
     if (this.literal !== undefined && !buf.includes(this.literal)) return null;
-    if (this.needsRecovery) return this.compiled.search(buf);
-    this.re.lastIndex = 0;
-    const m = this.re.exec(buf);
-    if (!m) return null;
-    const groups: Record<string, string | undefined> = {};
-    const g = m.groups;
-    for (const [py, jsList] of this.jsNames) {
-      let v: string | undefined;
-      if (g) {
-        for (const js of jsList) {
-          v = g[js];
-          if (v !== undefined) break;
-        }
-      }
-      groups[py] = v;
-    }
-    return { index: m.index, end: m.index + m[0].length, groups };
+    return this.compiled.search(buf);
   }
 
   /** `getGroups()`: the groupdict with alt_ values merged and tuple_ values combined. */

@@ -68,17 +68,22 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
   const global = new RegExp(translation.source, translation.flags + 'g');
   const sticky = new RegExp(translation.source, translation.flags + 'y');
   const known = new Set(translation.groupNames);
-  // JS group → Python group, only for groups Python has, in JS order (first participating copy wins).
-  const pairs = [...translation.jsToPython].filter(([, py]) => known.has(py));
+  // Per Python group, the JS groups carrying it in JS order (the first that participated wins).
+  const byPython = new Map<string, string[]>(translation.groupNames.map((n) => [n, []]));
+  for (const [js, py] of translation.jsToPython) byPython.get(py)?.push(js);
+  const carriers = [...byPython];
   const groupsOf = (m: RegExpExecArray): Record<string, string | undefined> => {
     const out: Record<string, string | undefined> = {};
-    for (const n of translation.groupNames) out[n] = undefined;
     const g = m.groups;
-    if (g) {
-      for (const [js, py] of pairs) {
-        const v = g[js];
-        if (v !== undefined && out[py] === undefined) out[py] = v;
+    for (const [py, jsList] of carriers) {
+      let v: string | undefined;
+      if (g) {
+        for (const js of jsList) {
+          v = g[js];
+          if (v !== undefined) break;
+        }
       }
+      out[py] = v;
     }
     for (const loop of translation.loops) {
       const span = m.indices?.groups?.[loop.group];

@@ -3,7 +3,7 @@
  * hits per regex, prefregex matches, date template hits, matched / ignored / missed lines.
  */
 import type { Failure, Filter } from '../../filter/filter.js';
-import { truthy, type FailData, type TupleLine } from '../../filter/failData.js';
+import { joinTuple, truthy, type FailData, type TupleLine } from '../../filter/failData.js';
 import { localNaive, type LocalZone } from '../../filter/strptimeLocal.js';
 import type { RegexToolOptions } from '../regexOptions.js';
 import { pyReprDict } from './pyfmt.js';
@@ -63,6 +63,8 @@ export class RegexReport {
     failregex: readonly string[],
     ignoreregex: readonly string[],
     private readonly zone: LocalZone,
+    /** "Now" for failures without a time (`time.localtime(None)`). */
+    private readonly now: () => number,
   ) {
     this.failStats = failregex.map((regex) => ({ regex, hits: 0, ips: [] }));
     this.ignoreStats = ignoreregex.map((regex) => ({ regex, hits: 0, ips: [] }));
@@ -96,10 +98,11 @@ export class RegexReport {
       else isIgnored = true;
     }
     if (this.opts.out) return { ret, ignored: false };
-    if (f.prefRegex && f.lastPrefGroups) {
+    if (f.prefRegex && f.prefMatched) {
       this.prefMatched++;
       if (this.opts.verbose) {
-        if (this.prefGroups.length < this.printLimit) this.prefGroups.push(f.lastPrefGroups);
+        const groups = f.prefGroups();
+        if (groups && this.prefGroups.length < this.printLimit) this.prefGroups.push(groups);
         else if (this.prefGroups.length === this.printLimit) this.prefGroups.push('...');
       }
     }
@@ -107,9 +110,9 @@ export class RegexReport {
       const now = f.buffer;
       for (const bufLine of orgBuffer.slice(fullBuffer ? 1 : 0)) {
         if (now.some((l) => sameTuple(l, bufLine))) continue;
-        const idx = this.missedLines.indexOf(bufLine[0] + bufLine[1] + bufLine[2]);
+        const idx = this.missedLines.indexOf(joinTuple(bufLine));
         if (idx !== -1) this.missedLines.splice(idx, 1);
-        if (this.opts.printAllMatched) this.matchedLines.push(bufLine[0] + bufLine[1] + bufLine[2]);
+        if (this.opts.printAllMatched) this.matchedLines.push(joinTuple(bufLine));
         this.matched++;
         this.missed--;
       }
@@ -152,7 +155,7 @@ export class RegexReport {
       total += s.hits;
       if (s.hits || this.opts.verbose) out.push(`${String(cnt + 1).padStart(2)}) [${s.hits}] ${s.regex}`);
       if (this.opts.verbose) {
-        for (const ip of s.ips) out.push(`    ${ip.fid}  ${ctimeLike(ip.time ?? Date.now() / 1000, this.zone)}${ip.multiple ? ' (multiple regex matched)' : ''}`);
+        for (const ip of s.ips) out.push(`    ${ip.fid}  ${ctimeLike(ip.time ?? this.now(), this.zone)}${ip.multiple ? ' (multiple regex matched)' : ''}`);
       }
     });
     return [`\n${title}: ${total} total`, ...pprintList(out, ' #) [# of hits] regular expression')];

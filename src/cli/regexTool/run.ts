@@ -155,7 +155,7 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
     }
     throw e;
   }
-  const report = new RegexReport(filter, options, failregex, ignoreregex, env.zone);
+  const report = new RegexReport(filter, options, failregex, ignoreregex, env.zone, nowS);
   const format = options.out ? outputFormatter(options.out, { now: nowS, hostname: env.hostname }, (l) => out.line(l)) : undefined;
   const guard = new LineGuard(env.lineBudgetMs ?? 10000);
   const t0 = io.clock.nowMs();
