@@ -27,7 +27,7 @@ function lineBudget(env: Env): number {
 
 /** Runs with parsed options. */
 export function runRegexTool(prog: string, options: RegexToolOptions, args: readonly string[], io: CliIo, env: Env = {}): number {
-  return run(prog, options, args, io, {
+  return run(options, args, io, {
     zone: processZone(),
     hostname: hostName,
     resolver: new GetentResolver(() => io.clock.nowMs() / 1000),

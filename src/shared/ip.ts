@@ -19,6 +19,11 @@ export interface IpAddress {
   readonly text: string;
 }
 
+/** Whether a value is an {@link IpAddress} (for values of mixed type, such as a failure's groups). */
+export function isIpAddress(v: unknown): v is IpAddress {
+  return typeof v === 'object' && v !== null && 'plen' in v && 'text' in v && 'family' in v;
+}
+
 /** Raised where fail2ban's IPAddr raises ValueError (a malformed `/plen` or mask). */
 export class IpSyntaxError extends PortcullisError {
   constructor(message: string) {

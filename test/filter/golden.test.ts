@@ -18,7 +18,7 @@ import { GroupTuple, truthy, type FailValue } from '../../src/filter/failData.js
 import { Filter, type Failure } from '../../src/filter/filter.js';
 import { intlZone } from '../../src/filter/strptime.js';
 import { mktime } from '../../src/filter/strptimeLocal.js';
-import { ipEquals, type IpAddress } from '../../src/shared/ip.js';
+import { ipEquals, isIpAddress } from '../../src/shared/ip.js';
 import { NodeFileSystem } from '../../src/system/nodeFs.js';
 import { sampleCases, type SampleCase } from '../../src/testing/sampleLog.js';
 import { ROOT } from '../helpers/oracle.js';
@@ -44,14 +44,10 @@ interface Golden {
   fatal?: string;
 }
 
-function isIp(v: unknown): v is IpAddress {
-  return typeof v === 'object' && v !== null && 'text' in v && 'plen' in v;
-}
-
 /** golden_samples.py's `jsonable`. */
 function jsonable(v: FailValue): Json {
   if (v === null || typeof v === 'string' || typeof v === 'number') return v;
-  if (isIp(v)) return v.text;
+  if (isIpAddress(v)) return v.text;
   if (v instanceof Set) return [...v].sort();
   if (v instanceof GroupTuple) return v.items.map(jsonable);
   if (Array.isArray(v)) return v.map((l) => [...l]);
@@ -155,7 +151,7 @@ test('the filter engine gives fail2ban\'s exact results on every sample-log line
         let fv: unknown = r.fail.get(k) ?? null;
         if (fv === null && k === 'host') fv = r.fid;
         if (fv === null && k === 'attempts') fv = (r.fail.get('matches') as unknown[] | undefined)?.length ?? 0;
-        if (isIp(fv)) assert.ok(ipEquals(fv, String(v)), `${c.test} ${c.file}:${c.ln} ${k}: ${fv.text} != ${String(v)}`);
+        if (isIpAddress(fv)) assert.ok(ipEquals(fv, String(v)), `${c.test} ${c.file}:${c.ln} ${k}: ${fv.text} != ${String(v)}`);
         else if (fv instanceof Set) assert.deepEqual([...fv].sort(), [...(v as string[])].sort());
         else assert.deepEqual(fv, v, `${c.test} ${c.file}:${c.ln} ${k}`);
       }

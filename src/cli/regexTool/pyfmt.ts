@@ -1,11 +1,7 @@
 /** Python's `str()` and `repr()` of the values a failure carries, as fail2ban-regex prints them. */
 import { GroupTuple, type FailData, type FailValue } from '../../filter/failData.js';
-import type { IpAddress } from '../../shared/ip.js';
+import { isIpAddress } from '../../shared/ip.js';
 import { pyReprFloat, pyReprString } from '../../shared/pyvalue.js';
-
-function isIp(v: unknown): v is IpAddress {
-  return typeof v === 'object' && v !== null && 'plen' in v && 'text' in v;
-}
 
 /** A failure time as Python holds it: an int or a float, or None. */
 export function pyTime(time: number | null, intTime: boolean): string {
@@ -18,7 +14,7 @@ export function pyReprValue(v: FailValue | undefined): string {
   if (v === undefined || v === null) return 'None';
   if (typeof v === 'string') return pyReprString(v);
   if (typeof v === 'number') return String(v);
-  if (isIp(v)) return pyReprString(v.text);
+  if (isIpAddress(v)) return pyReprString(v.text);
   if (v instanceof GroupTuple) return v.items.length === 1 ? `(${pyReprValue(v.items[0])},)` : `(${v.items.map(pyReprValue).join(', ')})`;
   if (v instanceof Set) return v.size === 0 ? 'set()' : `{${[...v].map(pyReprString).join(', ')}}`;
   return `[${v.map((l) => `(${l.map(pyReprString).join(', ')})`).join(', ')}]`;
@@ -27,7 +23,7 @@ export function pyReprValue(v: FailValue | undefined): string {
 /** `str(value)`. */
 export function pyStrValue(v: FailValue | undefined): string {
   if (typeof v === 'string') return v;
-  if (isIp(v)) return v.text;
+  if (isIpAddress(v)) return v.text;
   return pyReprValue(v);
 }
 

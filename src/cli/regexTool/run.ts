@@ -5,7 +5,6 @@
  * prints its report or the `-o` values in the same layout.
  */
 import * as os from 'node:os';
-import { DatePatternError } from '../../filter/dateErrors.js';
 import { buildDateTemplates, createDateTemplateContext } from '../../filter/dateTemplates.js';
 import { Filter, type Failure, type HostResolver } from '../../filter/filter.js';
 import { FilterRegexError } from '../../filter/filterRegex.js';
@@ -45,8 +44,7 @@ class Output {
 }
 
 /** Runs fail2ban-regex with parsed options and positional arguments; returns the exit code. */
-export function runRegexTool(prog: string, options: RegexToolOptions, args: readonly string[], io: CliIo, env: RegexToolEnv): number {
-  void prog;
+export function runRegexTool(options: RegexToolOptions, args: readonly string[], io: CliIo, env: RegexToolEnv): number {
   const errors: string[] = [];
   if (options.printNoMissed && options.printAllMissed) errors.push('ERROR: --print-no-missed and --print-all-missed are mutually exclusive.');
   if (options.printNoIgnored && options.printAllIgnored) errors.push('ERROR: --print-no-ignored and --print-all-ignored are mutually exclusive.');
@@ -102,7 +100,7 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
     if (options.datepattern) setDatePattern(options.datepattern);
   } catch (e) {
     if (!(e instanceof PortcullisError)) throw e;
-    out.line(`ERROR: ${e instanceof DatePatternError ? e.message : e.message}`);
+    out.line(`ERROR: ${e.message}`);
     return 255;
   }
   const [cmdLog = '', cmdRegex = '', cmdIgnore] = args;
