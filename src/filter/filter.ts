@@ -138,6 +138,8 @@ export class Filter {
   private readonly warned = new Set<string>();
   /** The prefregex's last match (null: it did not match); kept when a line never reached it. */
   private lastPrefMatch: PythonMatch | null = null;
+  /** `groupAt` index of the prefregex's `content` group (-1: none). */
+  private readonly prefContent: number;
   /** The last processed line without its date (`processedLine()`). */
   private lastTuple: TupleLine = ['', '', ''];
 
@@ -149,6 +151,7 @@ export class Filter {
     this.maxlines = maxlines;
     const pref = spec.prefregex !== undefined && spec.prefregex !== '' ? new FilterRegex(spec.prefregex, { usedns: this.usedns }) : undefined;
     this.prefRegex = pref;
+    this.prefContent = pref ? pref.groupIndex('content') : -1;
     this.failRegexes = spec.failregex.map((r) => {
       const fr = new FilterRegex(r, { usedns: this.usedns, multiline: maxlines > 1 });
       if (!fr.hasFailureId() && !pref?.hasFailureId()) {
@@ -320,10 +323,9 @@ export class Filter {
       const pm = this.prefRegex.search(buf);
       this.lastPrefMatch = pm;
       if (!pm) return list;
-      preGroups = this.prefRegex.groups(pm);
-      const repl = preGroups.get('content');
-      preGroups.delete('content');
-      if (typeof repl === 'string' && repl !== '') {
+      preGroups = this.prefRegex.groups(pm, null, 'content');
+      const repl = this.prefContent < 0 ? undefined : pm.groupAt(this.prefContent);
+      if (repl !== undefined && repl !== '') {
         this.lineBuffer = [['', '', repl]];
         buf = null;
       }
@@ -333,7 +335,7 @@ export class Filter {
       if (buf === null) buf = tupleLinesBuf(this.lineBuffer);
       const m = fr.search(buf);
       if (!m) continue;
-      let fail = fr.groups(m);
+      let fail = fr.groups(m, preGroups);
       const { matched, unmatched } = fr.splitLines(m, buf, orgBuffer);
       if (this.ignoreRegexes.length > 0 && this.ignoreLine(buf, fr, matched, unmatched) !== undefined) {
         buf = null;
@@ -350,11 +352,6 @@ export class Filter {
       }
       let cidr = defcidr;
       let raw = defcidr === CIDR_RAW;
-      if (preGroups && preGroups.size > 0) {
-        const merged: FailData = new Map(preGroups);
-        for (const [k, v] of fail) merged.set(k, v);
-        fail = merged;
-      }
       const mlfid = textOf(fail, 'mlfid');
       if (mlfid !== null) {
         fail = this.mergeFailure(mlfid, fail, matched);

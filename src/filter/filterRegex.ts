@@ -3,7 +3,7 @@
  * once through the Python→JS translator, with `alt_`/`tuple_` group merging (`getGroups`), the
  * failure-id check, and the multi-line split of a buffer into matched and unmatched lines.
  */
-import { compilePythonRegex, RegexError, requiredLiteral, type CompiledPythonRegex, type PythonMatch } from '../regex/index.js';
+import { compilePythonRegex, firstCodeUnits, RegexError, requiredLiteral, type CompiledPythonRegex, type PythonMatch } from '../regex/index.js';
 import { PortcullisError } from '../shared/errors.js';
 import { GroupTuple, truthy, type FailData, type FailValue, type TupleLine } from './failData.js';
 import { mapTagToGroup, prepareFailRegex } from './tagExpand.js';
@@ -39,8 +39,12 @@ export class FilterRegex {
   readonly expanded: string;
   readonly compiled: CompiledPythonRegex;
   readonly groupNames: ReadonlySet<string>;
+  /** Python's named groups in definition order (`groupAt` indices). */
+  private readonly names: readonly string[];
   /** Text every match contains: a buffer without it is not searched (exact pre-check). */
   readonly literal: string | undefined;
+  /** For a regex anchored at the start: the code units a match can begin with (`firstCodeUnits`). */
+  readonly firstUnits: ReadonlySet<number> | undefined;
   private readonly altValues: ReadonlyArray<readonly [string, string]>;
   private readonly tupleValues: ReadonlyArray<readonly [string, string]>;
   private readonly skipGroups: readonly string[];
@@ -65,7 +69,9 @@ export class FilterRegex {
       );
     }
     this.literal = requiredLiteral(expanded, { multiline: opts.multiline ?? false });
+    this.firstUnits = firstCodeUnits(expanded, { multiline: opts.multiline ?? false });
     const names = this.compiled.translation.groupNames;
+    this.names = names;
     this.groupNames = new Set(names);
     const alt: Array<[string, string]> = [];
     const tup: Array<[string, string]> = [];
@@ -88,16 +94,34 @@ export class FilterRegex {
     return FAILURE_ID_PRESENTS.some((g) => this.groupNames.has(g));
   }
 
+  /** The `groupAt` index of a named group, -1 when the regex has none. */
+  groupIndex(name: string): number {
+    return this.names.indexOf(name);
+  }
+
   /** `re.search(buf)`. */
   search(buf: string): PythonMatch | null {
+    if (this.firstUnits !== undefined && !this.firstUnits.has(buf.charCodeAt(0))) return null;
     if (this.literal !== undefined && !buf.includes(this.literal)) return null;
     return this.compiled.search(buf);
   }
 
-  /** `getGroups()`: the groupdict with alt_ values merged and tuple_ values combined. */
-  groups(m: PythonMatch): FailData {
-    const fail: FailData = new Map<string, FailValue>();
-    for (const [k, v] of Object.entries(m.groups)) fail.set(k, v ?? null);
+  /**
+   * `getGroups()`: the groupdict with alt_ values merged and tuple_ values combined. With `base`
+   * (the prefregex's groups), `base.copy().update(getGroups())` in one go; `skip` leaves one group out.
+   */
+  groups(m: PythonMatch, base?: FailData | null, skip?: string): FailData {
+    if (base && base.size > 0 && (this.altValues.length > 0 || this.tupleValues.length > 0)) {
+      const merged: FailData = new Map(base);
+      for (const [k, v] of this.groups(m, null, skip)) merged.set(k, v);
+      return merged;
+    }
+    const fail: FailData = base && base.size > 0 ? new Map(base) : new Map<string, FailValue>();
+    const names = this.names;
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i] as string;
+      if (k !== skip) fail.set(k, m.groupAt(i) ?? null);
+    }
     for (const [k, n] of this.altValues) {
       const v = fail.get(k);
       if (truthy(v) && !truthy(fail.get(n))) fail.set(n, v ?? null);
@@ -113,7 +137,8 @@ export class FilterRegex {
   /** `getFailID()`: the first of fid, ip4, ip6, dns that took part. */
   failId(m: PythonMatch, buf: string): string {
     for (const g of ['fid', 'ip4', 'ip6', 'dns']) {
-      const v = m.groups[g];
+      const i = this.names.indexOf(g);
+      const v = i < 0 ? undefined : m.groupAt(i);
       if (v !== undefined) return v;
     }
     throw new FilterRegexError(`no failure-id group took part in the match of '${this.expanded}'`, this.source, `No group found in '${buf}' using '${this.expanded}'`);

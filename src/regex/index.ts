@@ -34,5 +34,5 @@ export {
   type PythonRegexOptions,
   type Translation,
 } from './translate.js';
-export { requiredLiteral } from './literals.js';
+export { firstCodeUnits, requiredLiteral } from './literals.js';
 export { groupLayout, type GroupLayout } from './layout.js';

@@ -45,7 +45,10 @@ export function translatePythonRegex(pattern: string, opts: PythonRegexOptions =
 export interface PythonMatch {
   readonly index: number;
   readonly end: number;
+  /** Python's groupdict, built on first use. */
   readonly groups: Record<string, string | undefined>;
+  /** The `i`-th Python named group (in `translation.groupNames` order); no groupdict is built. */
+  groupAt(i: number): string | undefined;
 }
 
 /** A compiled translation with Python's `search` and `match`. */
@@ -61,6 +64,99 @@ export interface CompiledPythonRegex {
   groupsOf(m: RegExpExecArray): Record<string, string | undefined>;
 }
 
+/**
+ * The JS capture index of every named group of `source` (emitted by emit.ts, `u` syntax): captures
+ * are numbered by their `(` in source order; escapes and class contents are skipped. The emitter
+ * names every capture, so a bare `(` capture is an error here.
+ */
+export function captureIndices(source: string): Map<string, number> {
+  const out = new Map<string, number>();
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') inClass = true;
+    else if (c === '(') {
+      if (source[i + 1] !== '?') throw new Error(`translated regex has an unnamed capture at ${i}: ${source}`);
+      if (source[i + 2] === '<' && source[i + 3] !== '=' && source[i + 3] !== '!') {
+        const close = source.indexOf('>', i + 3);
+        out.set(source.slice(i + 3, close), out.size + 1);
+      }
+    }
+  }
+  return out;
+}
+
+/** Reads Python groups from a raw JS match by capture index. */
+class GroupReader {
+  constructor(
+    /** Per Python group (groupNames order), the JS capture indices carrying it, in JS order. */
+    readonly carriers: readonly (readonly number[])[],
+    readonly names: readonly string[],
+  ) {}
+
+  at(m: RegExpExecArray, i: number): string | undefined {
+    const list = this.carriers[i];
+    if (list === undefined) return undefined;
+    for (let k = 0; k < list.length; k++) {
+      const v = m[list[k] as number];
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+}
+
+/** A match read through capture indices (no `groups` object is touched unless asked for). */
+class IndexedMatch implements PythonMatch {
+  readonly index: number;
+  readonly end: number;
+  private dict: Record<string, string | undefined> | undefined;
+
+  constructor(
+    private readonly raw: RegExpExecArray,
+    private readonly reader: GroupReader,
+  ) {
+    this.index = raw.index;
+    this.end = raw.index + (raw[0]).length;
+  }
+
+  groupAt(i: number): string | undefined {
+    return this.reader.at(this.raw, i);
+  }
+
+  get groups(): Record<string, string | undefined> {
+    if (this.dict === undefined) {
+      const out: Record<string, string | undefined> = {};
+      const names = this.reader.names;
+      for (let i = 0; i < names.length; i++) out[names[i] as string] = this.reader.at(this.raw, i);
+      this.dict = out;
+    }
+    return this.dict;
+  }
+}
+
+/** A match whose groupdict needed loop recovery: built eagerly. */
+class DictMatch implements PythonMatch {
+  constructor(
+    readonly index: number,
+    readonly end: number,
+    readonly groups: Record<string, string | undefined>,
+    private readonly names: readonly string[],
+  ) {}
+
+  groupAt(i: number): string | undefined {
+    const n = this.names[i];
+    return n === undefined ? undefined : this.groups[n];
+  }
+}
+
 /** Translates and compiles. */
 export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {}): CompiledPythonRegex {
   const translation = translatePythonRegex(pattern, opts);
@@ -68,23 +164,18 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
   const global = new RegExp(translation.source, translation.flags + 'g');
   const sticky = new RegExp(translation.source, translation.flags + 'y');
   const known = new Set(translation.groupNames);
+  const index = captureIndices(translation.source);
   // Per Python group, the JS groups carrying it in JS order (the first that participated wins).
-  const byPython = new Map<string, string[]>(translation.groupNames.map((n) => [n, []]));
-  for (const [js, py] of translation.jsToPython) byPython.get(py)?.push(js);
-  const carriers = [...byPython];
+  const byPython = new Map<string, number[]>(translation.groupNames.map((n) => [n, []]));
+  for (const [js, py] of translation.jsToPython) {
+    const i = index.get(js);
+    if (i !== undefined) byPython.get(py)?.push(i);
+  }
+  const reader = new GroupReader([...byPython.values()], translation.groupNames);
   const groupsOf = (m: RegExpExecArray): Record<string, string | undefined> => {
     const out: Record<string, string | undefined> = {};
-    const g = m.groups;
-    for (const [py, jsList] of carriers) {
-      let v: string | undefined;
-      if (g) {
-        for (const js of jsList) {
-          v = g[js];
-          if (v !== undefined) break;
-        }
-      }
-      out[py] = v;
-    }
+    const names = translation.groupNames;
+    for (let i = 0; i < names.length; i++) out[names[i] as string] = reader.at(m, i);
     for (const loop of translation.loops) {
       const span = m.indices?.groups?.[loop.group];
       if (span === undefined) continue;
@@ -94,10 +185,13 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
     }
     return out;
   };
+  const hasLoops = translation.loops.length > 0;
   const run = (re: RegExp, subject: string, pos: number): PythonMatch | null => {
     re.lastIndex = pos;
     const m = re.exec(subject);
-    return m ? { index: m.index, end: m.index + m[0].length, groups: groupsOf(m) } : null;
+    if (m === null) return null;
+    if (!hasLoops) return new IndexedMatch(m, reader);
+    return new DictMatch(m.index, m.index + m[0].length, groupsOf(m), translation.groupNames);
   };
   return {
     translation,

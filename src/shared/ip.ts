@@ -203,6 +203,25 @@ export function rawAddress(text: string): IpAddress {
  * prefix length ≥ 0 masks the address. No brackets or suffixes are parsed when `cidr` is given.
  */
 export function ipAddr(text: string, cidr: number = CIDR_UNSPEC): IpAddress {
+  // Addresses are immutable values and attackers repeat themselves: a bounded memo per cidr.
+  let memo = ipMemo.get(cidr);
+  if (memo === undefined) {
+    if (ipMemo.size >= 64) ipMemo.clear();
+    ipMemo.set(cidr, (memo = new Map<string, IpAddress>()));
+  }
+  let ip = memo.get(text);
+  if (ip === undefined) {
+    ip = ipAddrUncached(text, cidr);
+    if (memo.size >= IP_MEMO_LIMIT) memo.clear();
+    memo.set(text, ip);
+  }
+  return ip;
+}
+
+const IP_MEMO_LIMIT = 4096;
+const ipMemo = new Map<number, Map<string, IpAddress>>();
+
+function ipAddrUncached(text: string, cidr: number): IpAddress {
   if (cidr === CIDR_UNSPEC) return parseIp(text);
   if (cidr === CIDR_RAW) return rawAddress(text);
   const families: readonly IpFamily[] = cidr >= 0 ? [4, 6] : cidr === FAM_IPV4 ? [4] : cidr === FAM_IPV6 ? [6] : [];

@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_PYTHON, PYTHON, runPython } from '../helpers/python.js';
-import { compilePythonRegex, requiredLiteral } from '../../src/regex/index.js';
+import { compilePythonRegex, firstCodeUnits, requiredLiteral } from '../../src/regex/index.js';
+import { captureIndices } from '../../src/regex/translate.js';
 
 interface StockRegex {
   readonly filter: string;
@@ -91,11 +92,20 @@ test('stock fail2ban regexes translate and agree with Python on the sample logs'
   let matches = 0;
   let withLiteral = 0;
   let skippedByLiteral = 0;
+  let withFirst = 0;
+  let skippedByFirst = 0;
   for (const r of stock) {
     // The pre-check literal: every line Python matches must contain it (it may only skip non-matches).
     const literal = requiredLiteral(r.p, { multiline: r.m });
     if (literal !== undefined) withLiteral++;
+    // The first-character pre-check: a line Python matches must begin with one of the units.
+    const units = firstCodeUnits(r.p, { multiline: r.m });
+    if (units !== undefined) withFirst++;
     r.lines.forEach((line, i) => {
+      if (units !== undefined && !units.has(line.charCodeAt(0))) {
+        skippedByFirst++;
+        if (r.results[i]) failures.push(`${r.filter}: first unit of a line Python matches not in the set: ${JSON.stringify(line)}`);
+      }
       if (literal === undefined) return;
       if (!line.includes(literal)) {
         skippedByLiteral++;
@@ -108,6 +118,13 @@ test('stock fail2ban regexes translate and agree with Python on the sample logs'
     } catch (e) {
       (KNOWN_REFUSED.has(r.filter) ? refusals : failures).push(`${r.filter}: ${r.p}\n  ${String(e)}`);
       continue;
+    }
+    // Capture indices read from the source agree with V8's own numbering (groups list in capture order).
+    const probe = new RegExp(`(?:${rx.regex.source})|`, rx.regex.flags.replace('d', '')).exec('');
+    const v8 = Object.keys(probe?.groups ?? {});
+    const scanned = captureIndices(rx.regex.source);
+    if (probe?.length !== v8.length + 1 || JSON.stringify([...scanned.keys()]) !== JSON.stringify(v8) || [...scanned.values()].some((v, k) => v !== k + 1)) {
+      failures.push(`${r.filter}: capture indices ${JSON.stringify([...scanned])} differ from V8's ${JSON.stringify(v8)}`);
     }
     r.lines.forEach((line, i) => {
       lines++;
@@ -123,6 +140,8 @@ test('stock fail2ban regexes translate and agree with Python on the sample logs'
     });
   }
   console.log(`stock regexes: ${stock.length} (filter, regex) pairs, ${refusals.length} refused (known), ${lines} line comparisons, ${matches} matches`);
+  console.log(`first code units: ${withFirst} regexes have a set; ${skippedByFirst} (regex, line) searches skipped by it, none of them a Python match`);
+  assert.ok(withFirst > 0 && skippedByFirst > 0, 'the first-unit pre-check applies to some stock regexes');
   console.log(`required literals: ${withLiteral} regexes have one; ${skippedByLiteral} (regex, line) searches skipped by it, none of them a Python match`);
   assert.ok(withLiteral > stock.length / 2, 'most stock regexes have a required literal');
   for (const r of refusals) t.diagnostic(`TODO refused: ${r.slice(0, 300)}`);

@@ -48,27 +48,38 @@ export function outputFormatter(format: string, env: OutEnv, print: (line: strin
     };
   }
   if (!format.includes('<')) return (ret) => { for (const r of ret) print(pyStrValue(r.fail.get(format) ?? null)); };
+  // The template split once into literal text and tags (the same scan `format.replace(TAG, …)` does).
+  const literals: string[] = [];
+  const tags: string[] = [];
+  let last = 0;
+  for (const m of format.matchAll(TAG)) {
+    literals.push(format.slice(last, m.index));
+    tags.push(m[1] as string);
+    last = m.index + m[0].length;
+  }
+  const tail = format.slice(last);
   return (ret) => {
     const rows: Array<[Failure, string]> = [];
     let wrap = false;
     for (const r of ret) {
-      const data = ticketData(r.fail);
-      const ip = (data.get('ip') as IpAddress | undefined) ?? r.fid;
-      const time = r.time === null ? pyReprFloat(env.now()) : pyTime(r.time, r.intTime);
+      let data: Map<string, FailValue> | undefined;
+      const ticket = (): Map<string, FailValue> => (data ??= ticketData(r.fail));
+      const ipv = r.fail.get('ip');
+      const ip = (ipv === null || ipv === undefined ? null : (ipv as IpAddress)) ?? r.fid;
       const value = (tag: string): string | undefined => {
         switch (tag) {
           case 'ip': return ip ? ip.text : 'None';
           case 'family': return ip?.family === 4 ? 'inet4' : ip?.family === 6 ? 'inet6' : 'None';
           case 'ip-rev': return ip ? ptr(ip) : '';
           case 'fid': return r.fid ? r.fid.text : 'None';
-          case 'failures': return pyStrValue(data.get('failures'));
-          case 'time': return time;
+          case 'failures': return pyStrValue(ticket().get('failures'));
+          case 'time': return r.time === null ? pyReprFloat(env.now()) : pyTime(r.time, r.intTime);
           case 'bancount': return '0';
           case 'restored': return '0';
-          case 'matches': return matchesText(data);
-          case 'F-*': return pyReprDict(data);
+          case 'matches': return matchesText(ticket());
+          case 'F-*': return pyReprDict(ticket());
           case 'msg':
-            if (!wrap && linesOf(r.fail, 'matches').length <= 1) return matchesText(data);
+            if (!wrap && linesOf(r.fail, 'matches').length <= 1) return matchesText(ticket());
             wrap = true;
             return '\u0000msg\u0000';
           case 'br': return '\n';
@@ -78,14 +89,18 @@ export function outputFormatter(format: string, env: OutEnv, print: (line: strin
           default: return undefined;
         }
       };
-      let v = format.replace(TAG, (m, tag: string) => {
+      let v = '';
+      for (let i = 0; i < tags.length; i++) {
+        const tag = tags[i] as string;
         const x = value(tag);
-        if (x === undefined) return m;
-        return tag === 'msg' ? x : x.replace(/\u0000/g, '\\x00');
-      });
+        v += literals[i] as string;
+        if (x === undefined) v += `<${tag}>`;
+        else v += tag === 'msg' || !x.includes('\u0000') ? x : x.replace(/\u0000/g, '\\x00');
+      }
+      v += tail;
       if (v.includes('<')) {
         v = v.replace(FTAG, (_m, tag: string) => {
-          const x = data.get(mapTagToGroup(tag));
+          const x = ticket().get(mapTagToGroup(tag));
           return x === undefined ? '' : pyStrValue(x).replace(/\u0000/g, '\\x00');
         });
       }

@@ -173,7 +173,9 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
     pending = [];
   };
   const processLine = (raw: string): void => {
-    const line = raw.replace(/[\r\n]+$/, '');
+    let n = raw.length;
+    for (let c = raw.charCodeAt(n - 1); c === 10 || c === 13; c = raw.charCodeAt(n - 1)) n--;
+    const line = n === raw.length ? raw : raw.slice(0, n);
     if (line.startsWith('#') || line === '') return;
     pending.push(line);
     if (pending.length >= 4096) flush();
