@@ -115,7 +115,7 @@ export class Filter {
   readonly maxlines: number;
   readonly prefRegex: FilterRegex | undefined;
   readonly failRegexes: readonly FilterRegex[];
-  readonly ignoreRegexes: readonly FilterRegex[];
+  private readonly ignoreList: FilterRegex[];
   readonly dateDetector: DateDetector;
   checkAllRegex: boolean;
   checkFindTime: boolean;
@@ -159,7 +159,7 @@ export class Filter {
       }
       return fr;
     });
-    this.ignoreRegexes = (spec.ignoreregex ?? []).map((r) => new FilterRegex(r, { usedns: this.usedns }));
+    this.ignoreList = (spec.ignoreregex ?? []).map((r) => new FilterRegex(r, { usedns: this.usedns }));
     const templates = spec.datepattern !== undefined ? buildDateTemplates(env.dates, spec.datepattern) : [];
     this.dateDetector = new DateDetector(templates, {
       defaults: defaultDateTemplates(env.dates),
@@ -174,6 +174,16 @@ export class Filter {
     this.findtime = behaviour.findtime ?? 600;
     this.mlfidCache = new ExpiringCache(env.realClock, 100, 300);
     this.strptimeEnv = { now: 0, zone: env.zone, defaultTz: spec.logtimezone };
+  }
+
+  /** The ignoreregexes in order. */
+  get ignoreRegexes(): readonly FilterRegex[] {
+    return this.ignoreList;
+  }
+
+  /** `addIgnoreRegex(value)`: compiles and appends one more ignoreregex (throws FilterRegexError). */
+  addIgnoreRegex(regex: string): void {
+    this.ignoreList.push(new FilterRegex(regex, { usedns: this.usedns }));
   }
 
   /** The buffered lines (multi-line mode). */

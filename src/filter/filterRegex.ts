@@ -45,6 +45,8 @@ export class FilterRegex {
   readonly literal: string | undefined;
   /** For a regex anchored at the start: the code units a match can begin with (`firstCodeUnits`). */
   readonly firstUnits: ReadonlySet<number> | undefined;
+  /** `firstUnits` for ASCII as a lookup table (the common case, cheaper than a Set). */
+  private readonly firstAscii: Uint8Array | undefined;
   private readonly altValues: ReadonlyArray<readonly [string, string]>;
   private readonly tupleValues: ReadonlyArray<readonly [string, string]>;
   private readonly skipGroups: readonly string[];
@@ -70,6 +72,10 @@ export class FilterRegex {
     }
     this.literal = requiredLiteral(expanded, { multiline: opts.multiline ?? false });
     this.firstUnits = firstCodeUnits(expanded, { multiline: opts.multiline ?? false });
+    if (this.firstUnits !== undefined) {
+      this.firstAscii = new Uint8Array(128);
+      for (const u of this.firstUnits) if (u < 128) this.firstAscii[u] = 1;
+    }
     const names = this.compiled.translation.groupNames;
     this.names = names;
     this.groupNames = new Set(names);
@@ -101,7 +107,10 @@ export class FilterRegex {
 
   /** `re.search(buf)`. */
   search(buf: string): PythonMatch | null {
-    if (this.firstUnits !== undefined && !this.firstUnits.has(buf.charCodeAt(0))) return null;
+    if (this.firstAscii !== undefined) {
+      const c = buf.charCodeAt(0);
+      if (c < 128 ? this.firstAscii[c] === 0 : !(this.firstUnits as ReadonlySet<number>).has(c)) return null;
+    }
     if (this.literal !== undefined && !buf.includes(this.literal)) return null;
     return this.compiled.search(buf);
   }

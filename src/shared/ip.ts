@@ -122,7 +122,8 @@ export function formatIpv6(value: bigint): string {
 }
 
 export function formatIpv4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
+  const n = Number(value);
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** A mask (`255.255.0.0`, `ffff:ffff::`) as a prefix length; undefined if not a contiguous mask. */
@@ -203,25 +204,6 @@ export function rawAddress(text: string): IpAddress {
  * prefix length ≥ 0 masks the address. No brackets or suffixes are parsed when `cidr` is given.
  */
 export function ipAddr(text: string, cidr: number = CIDR_UNSPEC): IpAddress {
-  // Addresses are immutable values and attackers repeat themselves: a bounded memo per cidr.
-  let memo = ipMemo.get(cidr);
-  if (memo === undefined) {
-    if (ipMemo.size >= 64) ipMemo.clear();
-    ipMemo.set(cidr, (memo = new Map<string, IpAddress>()));
-  }
-  let ip = memo.get(text);
-  if (ip === undefined) {
-    ip = ipAddrUncached(text, cidr);
-    if (memo.size >= IP_MEMO_LIMIT) memo.clear();
-    memo.set(text, ip);
-  }
-  return ip;
-}
-
-const IP_MEMO_LIMIT = 4096;
-const ipMemo = new Map<number, Map<string, IpAddress>>();
-
-function ipAddrUncached(text: string, cidr: number): IpAddress {
   if (cidr === CIDR_UNSPEC) return parseIp(text);
   if (cidr === CIDR_RAW) return rawAddress(text);
   const families: readonly IpFamily[] = cidr >= 0 ? [4, 6] : cidr === FAM_IPV4 ? [4] : cidr === FAM_IPV6 ? [6] : [];

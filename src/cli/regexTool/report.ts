@@ -8,6 +8,7 @@ import { localNaive, type LocalZone } from '../../filter/strptimeLocal.js';
 import type { RegexToolOptions } from '../regexOptions.js';
 import { pyReprDict } from './pyfmt.js';
 import type { SkippedLine } from './guard.js';
+import { debuggexUrl, encodeIgnore } from './debuggex.js';
 
 interface RegexStat {
   readonly regex: string;
@@ -56,12 +57,16 @@ export class RegexReport {
   private readonly missedLines: string[] = [];
   private readonly ignoredLines: string[] = [];
   private readonly skippedLines: SkippedLine[] = [];
+  /** `-D`: the lines as fail2ban-regex hands them to debuggex (`*_lines_timeextracted`). */
+  private readonly matchedDbg: string[] = [];
+  private readonly missedDbg: string[] = [];
+  private readonly ignoredDbg: string[] = [];
 
   constructor(
     private readonly filter: Filter,
     private readonly opts: RegexToolOptions,
-    failregex: readonly string[],
-    ignoreregex: readonly string[],
+    private readonly failregex: readonly string[],
+    private readonly ignoreregex: readonly string[],
     private readonly zone: LocalZone,
     /** "Now" for failures without a time (`time.localtime(None)`). */
     private readonly now: () => number,
@@ -77,7 +82,7 @@ export class RegexReport {
   }
 
   /** `testRegex(line)`: the failures to count and whether the line is ignored. */
-  test(line: string): { ret: Failure[]; ignored: boolean } {
+  test(line: string): { ret: Failure[]; ignored: boolean; dbgLine: string } {
     const f = this.filter;
     const multi = f.maxlines > 1;
     const orgBuffer = multi ? f.buffer.slice() : f.buffer;
@@ -97,7 +102,7 @@ export class RegexReport {
       if (!truthy(m.fail.get('nofail'))) ret.push(m);
       else isIgnored = true;
     }
-    if (this.opts.out) return { ret, ignored: false };
+    if (this.opts.out) return { ret, ignored: false, dbgLine: line };
     if (f.prefRegex && f.prefMatched) {
       this.prefMatched++;
       if (this.opts.verbose) {
@@ -106,32 +111,52 @@ export class RegexReport {
         else if (this.prefGroups.length === this.printLimit) this.prefGroups.push('...');
       }
     }
+    const dbg = this.opts.debuggex;
+    const lines: string[] = [];
     if (multi) {
       const now = f.buffer;
       for (const bufLine of orgBuffer.slice(fullBuffer ? 1 : 0)) {
         if (now.some((l) => sameTuple(l, bufLine))) continue;
         const idx = this.missedLines.indexOf(joinTuple(bufLine));
-        if (idx !== -1) this.missedLines.splice(idx, 1);
-        if (this.opts.printAllMatched) this.matchedLines.push(joinTuple(bufLine));
+        if (idx !== -1) {
+          this.missedLines.splice(idx, 1);
+          const j = dbg ? this.missedDbg.indexOf(bufLine[0] + bufLine[2]) : -1;
+          if (j !== -1) this.missedDbg.splice(j, 1);
+        }
+        if (this.opts.printAllMatched) {
+          if (!dbg) this.matchedLines.push(joinTuple(bufLine));
+          else lines.push(bufLine[0] + bufLine[2]);
+        }
         this.matched++;
         this.missed--;
       }
     }
-    return { ret, ignored: isIgnored || this.lineIgnored };
+    // fail2ban-regex hands debuggex the line as read, or the buffered lines without their dates.
+    if (lines.length > 0) lines.push(f.processedLine());
+    return { ret, ignored: isIgnored || this.lineIgnored, dbgLine: lines.length > 0 ? lines.join('\n') : line };
   }
 
   /** The counting part of `process()` for one tested line. */
-  count(line: string, ret: readonly Failure[], ignored: boolean): void {
+  count(line: string, ret: readonly Failure[], ignored: boolean, dbgLine = line): void {
     const o = this.opts;
     if (ignored) {
       this.ignored++;
-      if (!o.printNoIgnored && (o.printAllIgnored || this.ignored <= this.printLimit + 1)) this.ignoredLines.push(line);
+      if (!o.printNoIgnored && (o.printAllIgnored || this.ignored <= this.printLimit + 1)) {
+        this.ignoredLines.push(line);
+        if (o.debuggex) this.ignoredDbg.push(dbgLine);
+      }
     } else if (ret.length > 0) {
       this.matched++;
-      if (o.printAllMatched) this.matchedLines.push(line);
+      if (o.printAllMatched) {
+        this.matchedLines.push(line);
+        if (o.debuggex) this.matchedDbg.push(dbgLine);
+      }
     } else {
       this.missed++;
-      if (!o.printNoMissed && (o.printAllMissed || this.missed <= this.printLimit + 1)) this.missedLines.push(line);
+      if (!o.printNoMissed && (o.printAllMissed || this.missed <= this.printLimit + 1)) {
+        this.missedLines.push(line);
+        if (o.debuggex) this.missedDbg.push(dbgLine);
+      }
     }
     this.tested++;
   }
@@ -167,6 +192,17 @@ export class RegexReport {
     if (!count) return [];
     const header = `${kind[0]?.toUpperCase() ?? ''}${kind.slice(1)} line(s):`;
     const all = kind === 'matched' ? this.opts.printAllMatched : kind === 'ignored' ? this.opts.printAllIgnored : this.opts.printAllMissed;
+    if (this.opts.debuggex && (count < this.printLimit || all)) {
+      const samples = kind === 'matched' ? this.matchedDbg : kind === 'ignored' ? this.ignoredDbg : this.missedDbg;
+      const regexes = kind === 'ignored' ? this.ignoreregex : this.failregex;
+      const multiline = this.filter.maxlines > 1;
+      const rows: string[] = [];
+      for (const sample of samples) {
+        const bytes = encodeIgnore(sample, this.opts.encoding);
+        for (const r of regexes) rows.push(rstrip(`${sample} | ${r} |  ${debuggexUrl(bytes, r, multiline, this.opts.usedns)}`));
+      }
+      return pprintList(rows, header);
+    }
     if (count < this.printLimit || all) return pprintList(list.map(rstrip), header);
     return [`${header} too many to print.  Use --print-all-${kind} to print all ${count} lines`];
   }

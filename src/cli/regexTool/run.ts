@@ -10,6 +10,7 @@ import { Filter, type Failure, type HostResolver } from '../../filter/filter.js'
 import { FilterRegexError } from '../../filter/filterRegex.js';
 import { validateTimeZone, type LocalZone } from '../../filter/strptime.js';
 import { PortcullisError } from '../../shared/errors.js';
+import { pyReprString } from '../../shared/pyvalue.js';
 import { decoderFor, forEachLine } from '../../system/lines.js';
 import type { CliIo } from '../io.js';
 import type { RegexToolOptions } from '../regexOptions.js';
@@ -69,6 +70,12 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
   say('Running tests');
   say('=============');
   say('');
+  if (!validLogLevel(options.logLevel)) {
+    // fail2ban-regex dies here with a ValueError traceback (exit 1); the same exit, a plain message.
+    out.flush();
+    io.stderr(`ERROR: Invalid log level ${pyReprString(options.logLevel)}\n`);
+    return 1;
+  }
   const nowS = (): number => io.clock.nowMs() / 1000;
   const year = new Date(io.clock.nowMs()).getFullYear();
   const dates = createDateTemplateContext({ year });
@@ -127,15 +134,7 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
     out.line(`ERROR: Invalid value read from ${cmdRegex}: ${e.message}`);
     return 255;
   }
-  if (cmdIgnore !== undefined) {
-    const ign = readRegexSource(io.fs, cmdIgnore, 'ignore', options.config);
-    if (ign.kind === 'error') {
-      for (const l of ign.lines) out.line(l);
-      return 255;
-    }
-    for (const h of ign.headers) say(h);
-    if (ign.kind === 'line') ignoreregex.push(ign.regex);
-  }
+  // As fail2ban-regex: the failregexes are compiled before the IGNOREREGEX argument is read.
   let filter: Filter;
   try {
     filter = new Filter(
@@ -146,6 +145,18 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
       { now: nowS, realClock: nowS, zone: env.zone, dates, ...(env.resolver ? { resolver: env.resolver } : {}) },
       { checkFindTime: false, returnRawHost: options.raw, checkAllRegex: options.checkAllRegex && !options.out, ignorePending: Boolean(options.out) },
     );
+    if (cmdIgnore !== undefined) {
+      const ign = readRegexSource(io.fs, cmdIgnore, 'ignore', options.config);
+      if (ign.kind === 'error') {
+        for (const l of ign.lines) out.line(l);
+        return 255;
+      }
+      for (const h of ign.headers) say(h);
+      if (ign.kind === 'line') {
+        filter.addIgnoreRegex(ign.regex);
+        ignoreregex.push(ign.regex);
+      }
+    }
   } catch (e) {
     if (e instanceof FilterRegexError) {
       out.line(`ERROR: ${e.pythonMessage}`);
@@ -158,12 +169,12 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
   const guard = new LineGuard(env.lineBudgetMs ?? 10000);
   const t0 = io.clock.nowMs();
   const handle = (line: string): void => {
-    const { ret, ignored } = report.test(line);
+    const { ret, ignored, dbgLine } = report.test(line);
     if (format) {
       if (ret.length > 0 && !ignored) format(ret);
       return;
     }
-    report.count(line, ret, ignored);
+    report.count(line, ret, ignored, dbgLine);
   };
   const skip = (s: SkippedLine): void => report.skipped(s);
   let pending: string[] = [];
@@ -223,6 +234,13 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
   if (!options.out) for (const l of report.render(elapsed)) out.line(l);
   else for (const l of report.skippedReport()) io.stderr(l + '\n');
   return 0;
+}
+
+/** Levels `str2LogLevel` accepts: digits, or a level name of Python's logging and fail2ban's additions. */
+const LOG_LEVELS = new Set(['CRITICAL', 'FATAL', 'ERROR', 'WARN', 'WARNING', 'NOTICE', 'INFO', 'MSG', 'DEBUG', 'TRACEDEBUG', 'HEAVYDEBUG', 'NOTSET']);
+
+function validLogLevel(v: string): boolean {
+  return /^[0-9]+$/.test(v) || LOG_LEVELS.has(v.toUpperCase());
 }
 
 /** The host's name for `<fq-hostname>` / `<sh-hostname>`. */

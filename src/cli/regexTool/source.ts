@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { readFilterSettings, type FilterSettings } from '../../config/filterFile.js';
 import { CollectingLog } from '../../config/log.js';
 import { extractOptions } from '../../config/options.js';
-import { PortcullisError } from '../../shared/errors.js';
+import { ConfigError, PortcullisError } from '../../shared/errors.js';
 import { pyReprString } from '../../shared/pyvalue.js';
 import type { FileSystem } from '../../system/fs.js';
 
@@ -39,6 +39,11 @@ function splitextBase(name: string): string {
   const dot = name.lastIndexOf('.');
   if (dot <= 0 || /^\.+$/.test(name.slice(0, dot + 1))) return name;
   return name.slice(0, dot);
+}
+
+/** The text fail2ban prints for a configuration error. */
+function pythonText(e: PortcullisError): string {
+  return e instanceof ConfigError ? e.pythonMessage : e.message;
 }
 
 /** Resolves the REGEX argument. */
@@ -84,7 +89,7 @@ export function readRegexSource(fs: FileSystem, value: string, type: 'fail' | 'i
     return { kind: 'filter', settings, headers };
   } catch (e) {
     if (!(e instanceof PortcullisError)) throw e;
-    return { kind: 'error', lines: [...headers, `Wrong config file: ${e.message}`, `ERROR: failed to load filter ${value}`] };
+    return { kind: 'error', lines: [...headers, `Wrong config file: ${pythonText(e)}`, `ERROR: failed to load filter ${value}`] };
   }
 }
 
@@ -113,6 +118,11 @@ function readForeign(fs: FileSystem, abs: string, value: string, headers: string
     return { kind: 'filter', settings, headers };
   } catch (e) {
     if (!(e instanceof PortcullisError)) throw e;
-    return { kind: 'error', lines: [...headers, `Wrong config file: ${e.message}`, `ERROR: failed to load filter ${value}`] };
+    // Messages name the real files, not the temporary view.
+    const real = pythonText(e)
+      .replaceAll(`${virtual}/filter.d/${name}.conf`, abs)
+      .replaceAll(`${virtual}/filter.d/`, `${dir}/`)
+      .replaceAll(virtual, dir);
+    return { kind: 'error', lines: [...headers, `Wrong config file: ${real}`, `ERROR: failed to load filter ${value}`] };
   }
 }
