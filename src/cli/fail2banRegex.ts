@@ -9,7 +9,7 @@ import { parseRegexArgs, regexHelp, type RegexToolOptions } from './regexOptions
 import { hostName, runRegexTool as run } from './regexTool/run.js';
 
 /** The process' local zone as `time.mktime` sees it (TZ, else /etc/localtime through ICU). */
-function processZone(): LocalZone {
+export function processZone(): LocalZone {
   try {
     return intlZone(Intl.DateTimeFormat().resolvedOptions().timeZone);
   } catch {

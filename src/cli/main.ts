@@ -7,9 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { NodeFileSystem } from '../system/nodeFs.js';
 import { SystemClock } from '../system/clock.js';
+import { GetentResolver } from '../system/resolver.js';
 import { runFail2banClient } from './fail2banClient.js';
-import { runPortcullis } from './portcullis.js';
-import { runFail2banRegex } from './fail2banRegex.js';
+import { runPortcullis, type PortcullisEnv } from './portcullis.js';
+import { processZone, runFail2banRegex } from './fail2banRegex.js';
 import { runFail2banServer } from './notYet.js';
 import type { CliIo } from './io.js';
 
@@ -65,6 +66,19 @@ function scriptAsInvoked(): string {
   return typed !== undefined && typed !== '' && path.resolve(typed) === script ? typed : script;
 }
 
+/** What `portcullis` needs from the host; `regex` also gets the zone, DNS, stderr's terminal and the environment. */
+function portcullisEnv(io: CliIo, args: readonly string[]): PortcullisEnv {
+  const base = { builtinConfigDir: builtinConfigDir(io) };
+  if (args[0] !== 'regex') return base;
+  return {
+    ...base,
+    zone: processZone(),
+    resolver: new GetentResolver(() => io.clock.nowMs() / 1000),
+    stderrIsTty: process.stderr.isTTY === true,
+    envVars: process.env,
+  };
+}
+
 /** Runs one program with the process' arguments and exits with its code. */
 export function main(program: ProgramName, invokedAs: string): void {
   const io = realIo();
@@ -74,7 +88,7 @@ export function main(program: ProgramName, invokedAs: string): void {
   try {
     switch (program) {
       case 'portcullis':
-        code = runPortcullis(args, io, { builtinConfigDir: builtinConfigDir(io) });
+        code = runPortcullis(args, io, portcullisEnv(io, args));
         break;
       case 'fail2ban-client':
         code = runFail2banClient(invokedAs, args, io);

@@ -1,11 +1,14 @@
 /**
  * `portcullis`: the project's own command line. Exit codes follow sysexits: 64 usage,
- * 78 configuration errors, 70 internal.
+ * 66 a log that cannot be read (regex), 78 configuration errors, 70 internal.
  */
 import { checkConfiguration, DEFAULT_BASEDIR } from '../config/index.js';
 import { PORTCULLIS_VERSION, FAIL2BAN_VERSION } from '../shared/version.js';
 import { formatDump, formatProblems } from './configReport.js';
 import type { CliIo } from './io.js';
+import type { HostResolver } from '../filter/filter.js';
+import type { LocalZone } from '../filter/strptime.js';
+import { runRegexCommand } from './regexCommand/run.js';
 
 export const EX_USAGE = 64;
 export const EX_CONFIG = 78;
@@ -19,6 +22,9 @@ Commands:
   config check [-c DIR]          read the configuration and list every problem with its
                                  file, line and jail; exit 0 when there is no error, 78 if any
   config dump [-c DIR] [--json]  print the resolved server settings and enabled jails
+  regex LOG FILTER [IGNOREREGEX] run a log file through a filter and report the hits, sample
+                                 lines, date formats and top failure ids (--json for JSON;
+                                 see portcullis regex --help)
   version                        print the version
   help                           print this help
 
@@ -29,12 +35,25 @@ Options:
   -V, --version    print the version
 
 The fail2ban work-alikes are separate programs: fail2ban-client (-d, --dp, -t, --str2sec,
--V, -h work now), fail2ban-regex and fail2ban-server (help and version only, so far).
+-V, -h work now), fail2ban-regex (works fully) and fail2ban-server (help and version only,
+so far).
 `;
 
 export interface PortcullisEnv {
   /** The built-in configuration, used when the default directory does not exist. */
   readonly builtinConfigDir: string;
+  /** `regex`: the local time zone (UTC when not given). */
+  readonly zone?: LocalZone | undefined;
+  /** `regex`: host name lookups for filters with `usedns` yes or warn. */
+  readonly resolver?: HostResolver | undefined;
+  /** `regex`: whether stderr is a terminal (for the progress line). */
+  readonly stderrIsTty?: boolean | undefined;
+  /** `regex`: the process environment (NO_COLOR). */
+  readonly envVars?: Readonly<Record<string, string | undefined>> | undefined;
+  /** `regex`: logs bigger than this many bytes get a progress line (default 50 MiB). */
+  readonly progressThresholdBytes?: number | undefined;
+  /** `regex`: per-line regex time budget in ms (default 10 s). */
+  readonly lineBudgetMs?: number | undefined;
 }
 
 function parseConfArgs(args: readonly string[]): { dir?: string; json: boolean; error?: string } {
@@ -86,6 +105,7 @@ export function runPortcullis(args: readonly string[], io: CliIo, env: Portculli
     return 0;
   }
   if (cmd === 'config') return runConfig(sub, rest, io, env);
+  if (cmd === 'regex') return runRegexCommand(args.slice(1), io, env);
   io.stderr(`portcullis: unknown command "${cmd}"; see portcullis --help\n`);
   return EX_USAGE;
 }

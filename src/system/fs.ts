@@ -2,6 +2,8 @@
 export interface FileStat {
   readonly isFile: boolean;
   readonly isDirectory: boolean;
+  /** Size in bytes, where the file system knows it. */
+  readonly size?: number;
 }
 
 export interface FileSystem {

@@ -43,13 +43,22 @@ export function decoderFor(encoding: string): Decoder | undefined {
  * Calls `onLine` for every line of the file (with its "\\n", if any). Returns false if the file
  * cannot be read. Stops early when `onLine` returns false. A last line without "\\n" is passed
  * only with `partialLast` (fail2ban's `waitForLineEnd = False`) or when it ends in "\\r".
+ * `onChunk` hears the byte length of each chunk as it is read (before its lines are passed on).
  */
-export function forEachLine(fs: FileSystem, path: string, decode: Decoder, onLine: (line: string) => boolean | void, partialLast = false): boolean {
+export function forEachLine(
+  fs: FileSystem,
+  path: string,
+  decode: Decoder,
+  onLine: (line: string) => boolean | void,
+  partialLast = false,
+  onChunk?: (bytes: number) => void,
+): boolean {
   const chunks = fs.readChunks ? fs.readChunks(path, CHUNK) : (() => { const b = fs.readFile(path); return b && [b]; })();
   if (!chunks) return false;
   // Bytes of an unfinished line, kept as parts so that a huge line is joined once, not per chunk.
   let carry: Uint8Array[] = [];
   for (const chunk of chunks) {
+    onChunk?.(chunk.length);
     const last = chunk.lastIndexOf(0x0a);
     if (last === -1) {
       carry.push(Buffer.from(chunk));

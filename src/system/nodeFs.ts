@@ -16,7 +16,7 @@ export class NodeFileSystem implements FileSystem {
       // throwIfNoEntry: a missing path is common here (.local companions, .d folders) and
       // building an exception for each one is measurably slow.
       const st = fs.statSync(path, { throwIfNoEntry: false });
-      return st && { isFile: st.isFile(), isDirectory: st.isDirectory() };
+      return st && { isFile: st.isFile(), isDirectory: st.isDirectory(), size: st.size };
     } catch {
       return undefined;
     }

@@ -24,7 +24,8 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   stat(p: string): FileStat | undefined {
-    if (this.files.has(path.normalize(p))) return { isFile: true, isDirectory: false };
+    const file = this.files.get(path.normalize(p));
+    if (file) return { isFile: true, isDirectory: false, size: file.length };
     if (this.isDir(p)) return { isFile: false, isDirectory: true };
     return undefined;
   }
