@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { readFilterSettings, type FilterSettings } from '../../config/filterFile.js';
 import { CollectingLog } from '../../config/log.js';
 import { extractOptions } from '../../config/options.js';
-import { ConfigError, PortcullisError } from '../../shared/errors.js';
+import { PortcullisError } from '../../shared/errors.js';
+import { pythonText } from '../../config/index.js';
 import { pyReprString } from '../../shared/pyvalue.js';
 import type { FileSystem } from '../../system/fs.js';
 
@@ -39,11 +40,6 @@ function splitextBase(name: string): string {
   const dot = name.lastIndexOf('.');
   if (dot <= 0 || /^\.+$/.test(name.slice(0, dot + 1))) return name;
   return name.slice(0, dot);
-}
-
-/** The text fail2ban prints for a configuration error. */
-function pythonText(e: PortcullisError): string {
-  return e instanceof ConfigError ? e.pythonMessage : e.message;
 }
 
 /** Resolves the REGEX argument. */
