@@ -13,6 +13,7 @@ import { idKey, Ticket } from '../../src/counter/ticket.js';
 import { parseIp } from '../../src/shared/ip.js';
 import { pyRound } from '../../src/shared/pymath.js';
 import { NO_PYTHON, PYTHON, runPython } from '../helpers/python.js';
+import { mulberry32 } from '../helpers/random.js';
 
 type Op =
   | { op: 'fail'; id: string; t: number; m: string[] }
@@ -114,18 +115,6 @@ function failList(fm: FailManager): unknown[] {
   return [...list.values()].map((t) => [t.id.text, t.retry, t.attempt, t.time, t.matches]);
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function scenario(r: () => number): Scenario {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const sc: Scenario = {
@@ -157,7 +146,7 @@ function scenario(r: () => number): Scenario {
 }
 
 test('FailManager and BanManager agree with fail2ban\'s classes on 300 random scenarios', { skip: PYTHON === undefined && NO_PYTHON }, () => {
-  const r = rng(20261122);
+  const r = mulberry32(20261122);
   const scenarios = Array.from({ length: 300 }, () => scenario(r));
   const expected = runPython<unknown[][]>(SCRIPT, scenarios);
   let bans = 0;
