@@ -2,13 +2,11 @@
  * `portcullis`: the project's own command line. Exit codes follow sysexits: 64 usage,
  * 66 a log that cannot be read (regex), 78 configuration errors, 70 internal.
  */
-import { checkConfiguration, DEFAULT_BASEDIR } from '../config/index.js';
+import { checkConfiguration, DEFAULT_BASEDIR, defaultConfigDir } from '../config/index.js';
 import { PORTCULLIS_VERSION, FAIL2BAN_VERSION } from '../shared/version.js';
 import { formatDump, formatProblems } from './configReport.js';
 import type { CliIo } from './io.js';
-import type { HostResolver } from '../filter/filter.js';
-import type { LocalZone } from '../filter/strptime.js';
-import { runRegexCommand } from './regexCommand/run.js';
+import { runRegexCommand, type RegexCommandEnv } from './regexCommand/run.js';
 
 export const EX_USAGE = 64;
 export const EX_CONFIG = 78;
@@ -39,22 +37,8 @@ The fail2ban work-alikes are separate programs: fail2ban-client (-d, --dp, -t, -
 so far).
 `;
 
-export interface PortcullisEnv {
-  /** The built-in configuration, used when the default directory does not exist. */
-  readonly builtinConfigDir: string;
-  /** `regex`: the local time zone (UTC when not given). */
-  readonly zone?: LocalZone | undefined;
-  /** `regex`: host name lookups for filters with `usedns` yes or warn. */
-  readonly resolver?: HostResolver | undefined;
-  /** `regex`: whether stderr is a terminal (for the progress line). */
-  readonly stderrIsTty?: boolean | undefined;
-  /** `regex`: the process environment (NO_COLOR). */
-  readonly envVars?: Readonly<Record<string, string | undefined>> | undefined;
-  /** `regex`: logs bigger than this many bytes get a progress line (default 50 MiB). */
-  readonly progressThresholdBytes?: number | undefined;
-  /** `regex`: per-line regex time budget in ms (default 10 s). */
-  readonly lineBudgetMs?: number | undefined;
-}
+/** What `portcullis` needs from the composition root: what its commands need (`regex` needs the most). */
+export type PortcullisEnv = RegexCommandEnv;
 
 function parseConfArgs(args: readonly string[]): { dir?: string; json: boolean; error?: string } {
   const out: { dir?: string; json: boolean; error?: string } = { json: false };
@@ -81,7 +65,7 @@ function runConfig(sub: string | undefined, args: readonly string[], io: CliIo, 
     io.stderr(`portcullis config ${sub}: ${opts.error ?? '--json goes with dump'}\n`);
     return EX_USAGE;
   }
-  const dir = opts.dir ?? (io.fs.stat(DEFAULT_BASEDIR)?.isDirectory ? DEFAULT_BASEDIR : env.builtinConfigDir);
+  const dir = opts.dir ?? defaultConfigDir(io.fs, env.builtinConfigDir);
   const checked = checkConfiguration(io.fs, dir);
   const errors = checked.problems.filter((p) => p.severity === 'error').length;
   if (sub === 'check') io.stdout(formatProblems(checked));

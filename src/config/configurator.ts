@@ -14,6 +14,11 @@ import { JailsReader } from './readers/jails.js';
 
 export const DEFAULT_BASEDIR = '/etc/fail2ban';
 
+/** portcullis' default configuration: `/etc/fail2ban` when it exists, else the built-in one. */
+export function defaultConfigDir(fs: FileSystem, builtinDir: string): string {
+  return fs.stat(DEFAULT_BASEDIR)?.isDirectory ? DEFAULT_BASEDIR : builtinDir;
+}
+
 /** fail2ban's `str(exception)` for whatever a load threw. */
 export function pythonText(e: unknown): string {
   if (e instanceof ConfigError) return e.pythonMessage;

@@ -1,5 +1,5 @@
 /** The configuration reader: fail2ban's files read unchanged, as a command stream or typed jails. */
-export { Configurator, DEFAULT_BASEDIR, pythonText, readConfigStream, type StreamResult } from './configurator.js';
+export { Configurator, DEFAULT_BASEDIR, defaultConfigDir, pythonText, readConfigStream, type StreamResult } from './configurator.js';
 export { checkConfiguration } from './check.js';
 export { CollectingLog, type ConfigLog, type ConfigLogEntry, type ConfigLogLevel } from './log.js';
 export type * from './model.js';

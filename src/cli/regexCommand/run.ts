@@ -3,7 +3,7 @@
  * people (or as JSON). Glue between the arguments, the filter, the per-line time budget, the
  * counters, the progress line and the report.
  */
-import { DEFAULT_BASEDIR } from '../../config/index.js';
+import { defaultConfigDir } from '../../config/index.js';
 import type { HostResolver } from '../../filter/filter.js';
 import { UTC_ZONE, type LocalZone } from '../../filter/strptime.js';
 import { decoderFor, forEachLine } from '../../system/lines.js';
@@ -59,7 +59,7 @@ export function runRegexCommand(args: readonly string[], io: CliIo, env: RegexCo
   if (parsed.kind === 'error') return fail(io, EX_USAGE, parsed.message);
   const opts = parsed.options;
   if (opts.conf === '') return fail(io, EX_USAGE, '--conf needs a directory');
-  const confDir = opts.conf ?? (io.fs.stat(DEFAULT_BASEDIR)?.isDirectory ? DEFAULT_BASEDIR : env.builtinConfigDir);
+  const confDir = opts.conf ?? defaultConfigDir(io.fs, env.builtinConfigDir);
   const nowS = (): number => io.clock.nowMs() / 1000;
   const setup = setupFilter(io.fs, opts, confDir, { zone: env.zone ?? UTC_ZONE, resolver: env.resolver, nowS });
   if (setup.kind === 'error') return fail(io, setup.code, setup.message);
