@@ -59,3 +59,17 @@ export function tupleLinesBuf(lines: readonly TupleLine[]): string {
 export function joinTuple(l: TupleLine): string {
   return l[0] + l[1] + l[2];
 }
+
+function sameTuple(a: TupleLine, b: TupleLine): boolean {
+  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
+}
+
+/**
+ * fail2ban-regex's multi-line rule: of the lines buffered before a line was processed (`before`;
+ * its oldest one drops out when the buffer was full), those no longer buffered afterwards — a
+ * match used them up, so they count as matched.
+ */
+export function releasedLines(before: readonly TupleLine[], maxlines: number, after: readonly TupleLine[]): TupleLine[] {
+  const kept = before.length >= maxlines ? before.slice(1) : before;
+  return kept.filter((l) => !after.some((a) => sameTuple(a, l)));
+}

@@ -4,13 +4,9 @@
  * failures is `nofail`, matched when it has a failure left, missed otherwise; with maxlines > 1
  * the buffered lines a match used up turn from missed to matched.
  */
-import type { Failure, Filter, TupleLine } from '../../filter/filter.js';
-import { textOf, truthy } from '../../filter/failData.js';
+import type { Failure, Filter } from '../../filter/filter.js';
+import { releasedLines, textOf, truthy } from '../../filter/failData.js';
 import type { RegexStats } from './stats.js';
-
-function sameTuple(a: TupleLine, b: TupleLine): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
-}
 
 /** The texts to look for when marking a failure's id in its line: the id, then the raw host groups. */
 function idTexts(m: Failure): string[] {
@@ -40,7 +36,6 @@ export class LineTester {
     stats.beginLine(lineNumber, line);
     const multi = f.maxlines > 1;
     const before = multi ? f.buffer.slice() : [];
-    const fullBuffer = before.length >= f.maxlines;
     this.lineIgnored = false;
     let nofail = false;
     const ids: string[] = [];
@@ -55,9 +50,7 @@ export class LineTester {
       if (m.fid) ids.push(m.fid.text);
     }
     if (multi) {
-      const now = f.buffer;
-      let released = 0;
-      for (const l of before.slice(fullBuffer ? 1 : 0)) if (!now.some((n) => sameTuple(n, l))) released++;
+      const released = releasedLines(before, f.maxlines, f.buffer).length;
       if (released > 0) stats.released(released);
     }
     stats.endLine(nofail || this.lineIgnored ? 'ignored' : failures > 0 ? 'matched' : 'missed', ids);

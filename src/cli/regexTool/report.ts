@@ -3,7 +3,7 @@
  * hits per regex, prefregex matches, date template hits, matched / ignored / missed lines.
  */
 import type { Failure, Filter } from '../../filter/filter.js';
-import { joinTuple, truthy, type FailData, type TupleLine } from '../../filter/failData.js';
+import { joinTuple, releasedLines, truthy, type FailData } from '../../filter/failData.js';
 import { localNaive, type LocalZone } from '../../filter/strptimeLocal.js';
 import type { RegexToolOptions } from '../regexOptions.js';
 import { pyReprDict } from './pyfmt.js';
@@ -36,10 +36,6 @@ function ctimeLike(t: number, zone: LocalZone): string {
 /** Python `str.rstrip()` (Unicode whitespace). */
 function rstrip(s: string): string {
   return s.replace(/[\s\x1c-\x1f\x85]+$/u, '');
-}
-
-function sameTuple(a: TupleLine, b: TupleLine): boolean {
-  return a[0] === b[0] && a[1] === b[1] && a[2] === b[2];
 }
 
 export class RegexReport {
@@ -86,7 +82,6 @@ export class RegexReport {
     const f = this.filter;
     const multi = f.maxlines > 1;
     const orgBuffer = multi ? f.buffer.slice() : f.buffer;
-    const fullBuffer = orgBuffer.length >= f.maxlines;
     this.lineIgnored = false;
     let isIgnored = false;
     const found = f.processLine(line);
@@ -114,9 +109,7 @@ export class RegexReport {
     const dbg = this.opts.debuggex;
     const lines: string[] = [];
     if (multi) {
-      const now = f.buffer;
-      for (const bufLine of orgBuffer.slice(fullBuffer ? 1 : 0)) {
-        if (now.some((l) => sameTuple(l, bufLine))) continue;
+      for (const bufLine of releasedLines(orgBuffer, f.maxlines, f.buffer)) {
         const idx = this.missedLines.indexOf(joinTuple(bufLine));
         if (idx !== -1) {
           this.missedLines.splice(idx, 1);
