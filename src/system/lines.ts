@@ -11,17 +11,26 @@ export type Decoder = (bytes: Uint8Array) => string;
 
 const CHUNK = 1 << 20;
 
+/** The codecs portcullis handles exactly, by Python's names for them; undefined for any other. */
+export function codecFamily(encoding: string): 'utf-8' | 'latin-1' | 'ascii' | undefined {
+  const e = encoding.toLowerCase().replace(/_/g, '-');
+  if (['utf-8', 'utf8', 'u8', 'utf', 'cp65001'].includes(e)) return 'utf-8';
+  if (['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1', '8859', 'cp819', 'iso-ir-100'].includes(e)) return 'latin-1';
+  if (['ascii', 'us-ascii', 'ansi-x3.4-1968', '646', 'us'].includes(e)) return 'ascii';
+  return undefined;
+}
+
 /** A decoder for a Python codec name: UTF-8, Latin-1 and ASCII exactly; others through WHATWG labels. Undefined if unknown. */
 export function decoderFor(encoding: string): Decoder | undefined {
-  const e = encoding.toLowerCase().replace(/_/g, '-');
-  if (['utf-8', 'utf8', 'u8', 'utf', 'cp65001'].includes(e)) {
+  const family = codecFamily(encoding);
+  if (family === 'utf-8') {
     const td = new TextDecoder('utf-8', { ignoreBOM: true });
     return (b) => td.decode(b);
   }
-  if (['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1', '8859', 'cp819', 'iso-ir-100'].includes(e)) {
+  if (family === 'latin-1') {
     return (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
   }
-  if (['ascii', 'us-ascii', 'ansi-x3.4-1968', '646', 'us'].includes(e)) {
+  if (family === 'ascii') {
     return (b) => {
       let s = '';
       for (let i = 0; i < b.length; i += 8192) {
@@ -32,7 +41,7 @@ export function decoderFor(encoding: string): Decoder | undefined {
     };
   }
   try {
-    const td = new TextDecoder(e, { ignoreBOM: true });
+    const td = new TextDecoder(encoding.toLowerCase().replace(/_/g, '-'), { ignoreBOM: true });
     return (b) => td.decode(b);
   } catch {
     return undefined;
@@ -79,4 +88,11 @@ export function forEachLine(
     if (partialLast || last.endsWith('\r')) onLine(last);
   }
   return true;
+}
+
+/** `line.rstrip('\r\n')`: the line without its line end (any run of CR and LF at the end). */
+export function stripLineEnd(raw: string): string {
+  let n = raw.length;
+  for (let c = raw.charCodeAt(n - 1); c === 10 || c === 13; c = raw.charCodeAt(n - 1)) n--;
+  return n === raw.length ? raw : raw.slice(0, n);
 }

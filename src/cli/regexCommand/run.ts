@@ -6,7 +6,7 @@
 import { defaultConfigDir } from '../../config/index.js';
 import type { HostResolver } from '../../filter/filter.js';
 import { UTC_ZONE, type LocalZone } from '../../filter/strptime.js';
-import { decoderFor, forEachLine } from '../../system/lines.js';
+import { decoderFor, forEachLine, stripLineEnd } from '../../system/lines.js';
 import type { CliIo } from '../io.js';
 import { LineGuard, type SkippedLine } from '../regexTool/guard.js';
 import { EX_NOINPUT, EX_USAGE, parseRegexCommandArgs, REGEX_HELP, type RegexCommandOptions } from './args.js';
@@ -103,9 +103,7 @@ export function runRegexCommand(args: readonly string[], io: CliIo, env: RegexCo
   };
   const onLine = (raw: string): void => {
     lineNumber++;
-    let n = raw.length;
-    for (let c = raw.charCodeAt(n - 1); c === 10 || c === 13; c = raw.charCodeAt(n - 1)) n--;
-    const line = n === raw.length ? raw : raw.slice(0, n);
+    const line = stripLineEnd(raw);
     if (line.startsWith('#') || line === '') return;
     pending.push(line);
     numbers.push(lineNumber);

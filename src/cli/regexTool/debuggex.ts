@@ -4,6 +4,7 @@
  * cannot encode dropped, Python's `errors='ignore'`), both `urllib.parse.urlencode`d.
  */
 import { expandFilterTags } from '../../filter/tagExpand.js';
+import { codecFamily } from '../../system/lines.js';
 
 const UNRESERVED = /[A-Za-z0-9_.~-]/;
 
@@ -31,13 +32,9 @@ function utf8Ignore(s: string): Uint8Array {
  * Latin-1 and ASCII exactly; any other codec is encoded as UTF-8.
  */
 export function encodeIgnore(line: string, encoding: string): Uint8Array {
-  const e = encoding.toLowerCase().replace(/_/g, '-');
-  const limit = ['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1', '8859', 'cp819'].includes(e)
-    ? 0xff
-    : ['ascii', 'us-ascii', '646', 'us'].includes(e)
-      ? 0x7f
-      : undefined;
-  if (limit === undefined) return utf8Ignore(line);
+  const family = codecFamily(encoding);
+  if (family !== 'latin-1' && family !== 'ascii') return utf8Ignore(line);
+  const limit = family === 'latin-1' ? 0xff : 0x7f;
   const out: number[] = [];
   for (let i = 0; i < line.length; i++) {
     const c = line.charCodeAt(i);

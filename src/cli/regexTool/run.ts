@@ -11,7 +11,7 @@ import { FilterRegexError } from '../../filter/filterRegex.js';
 import { validateTimeZone, type LocalZone } from '../../filter/strptime.js';
 import { PortcullisError } from '../../shared/errors.js';
 import { pyReprString } from '../../shared/pyvalue.js';
-import { decoderFor, forEachLine } from '../../system/lines.js';
+import { decoderFor, forEachLine, stripLineEnd } from '../../system/lines.js';
 import type { CliIo } from '../io.js';
 import type { RegexToolOptions } from '../regexOptions.js';
 import { outputFormatter } from './out.js';
@@ -184,9 +184,7 @@ function start(options: RegexToolOptions, args: readonly string[], io: CliIo, en
     pending = [];
   };
   const processLine = (raw: string): void => {
-    let n = raw.length;
-    for (let c = raw.charCodeAt(n - 1); c === 10 || c === 13; c = raw.charCodeAt(n - 1)) n--;
-    const line = n === raw.length ? raw : raw.slice(0, n);
+    const line = stripLineEnd(raw);
     if (line.startsWith('#') || line === '') return;
     pending.push(line);
     if (pending.length >= 4096) flush();
