@@ -51,13 +51,8 @@ TIMEOUT="${TIMEOUT:-120}"
 BASELINE="${BASELINE:-1}"
 ALL_KINDS="a spaces xsp dots colons random"
 KINDS="${KINDS:-$ALL_KINDS}"
-F2B_REGEX=/usr/bin/fail2ban-regex
-PY=/usr/bin/python3
-GNU_TIME=/usr/bin/time
-
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
-OURS="${PC_REGEX:-$ROOT/bin/fail2ban-regex}"
+# shellcheck source=bench/lib-regex.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-regex.sh"
 CONF="${F2B_CONFIG:-/etc/fail2ban}"
 
 [[ "$SIZE" =~ ^[0-9]+$ && "$SIZE" -ge 64 ]] || { echo "SIZE must be an integer >= 64" >&2; exit 2; }
@@ -67,8 +62,7 @@ for k in $KINDS; do
   [[ " $ALL_KINDS " == *" $k "* ]] || { echo "unknown kind '$k' (known: $ALL_KINDS)" >&2; exit 2; }
 done
 [[ -d "$CONF/filter.d" ]] || { echo "no filter.d in $CONF" >&2; exit 2; }
-[[ -x "$F2B_REGEX" ]] || { echo "fail2ban-regex not found at $F2B_REGEX" >&2; exit 2; }
-"$GNU_TIME" -f %M true >/dev/null 2>&1 || { echo "GNU time is needed at $GNU_TIME" >&2; exit 2; }
+require_regex_tools
 
 CONF_ARGS=()
 [[ -z "${F2B_CONFIG:-}" ]] || CONF_ARGS=(-c "$F2B_CONFIG")

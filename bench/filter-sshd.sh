@@ -43,22 +43,16 @@ SEED="${2:-42}"
 ATTACK=0.6
 REPEAT_REAL="${REPEAT:-${REPEAT_REAL:-1}}"
 REPEAT_OURS="${REPEAT:-${REPEAT_OURS:-3}}"
-F2B_REGEX=/usr/bin/fail2ban-regex
-PY=/usr/bin/python3
-GNU_TIME=/usr/bin/time
-
-BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$BENCH_DIR/.." && pwd)"
+# shellcheck source=bench/lib-regex.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib-regex.sh"
 GENLOG="$ROOT/../shared/bench/genlog.py"
-OURS="${PC_REGEX:-$ROOT/bin/fail2ban-regex}"
 
 for v in LINES SEED REPEAT_REAL REPEAT_OURS; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "$v must be a non-negative integer (got '${!v}')" >&2; exit 2; }
 done
 [[ "$LINES" -ge 1 && "$REPEAT_REAL" -ge 1 && "$REPEAT_OURS" -ge 1 ]] || { echo "LINES and REPEAT_* must be >= 1" >&2; exit 2; }
-[[ -x "$F2B_REGEX" ]] || { echo "fail2ban-regex not found at $F2B_REGEX" >&2; exit 2; }
+require_regex_tools
 [[ -f "$GENLOG" ]] || { echo "log generator not found at $GENLOG" >&2; exit 2; }
-"$GNU_TIME" -f %M true >/dev/null 2>&1 || { echo "GNU time is needed at $GNU_TIME" >&2; exit 2; }
 
 COMMON_ARGS=()
 if [[ -n "${F2B_CONFIG:-}" ]]; then
