@@ -111,6 +111,13 @@ class GroupReader {
     }
     return undefined;
   }
+
+  /** Python's groupdict of the match (before any loop recovery). */
+  dict(m: RegExpExecArray): Record<string, string | undefined> {
+    const out: Record<string, string | undefined> = {};
+    for (let i = 0; i < this.names.length; i++) out[this.names[i] as string] = this.at(m, i);
+    return out;
+  }
 }
 
 /** A match read through capture indices (no `groups` object is touched unless asked for). */
@@ -132,13 +139,7 @@ class IndexedMatch implements PythonMatch {
   }
 
   get groups(): Record<string, string | undefined> {
-    if (this.dict === undefined) {
-      const out: Record<string, string | undefined> = {};
-      const names = this.reader.names;
-      for (let i = 0; i < names.length; i++) out[names[i] as string] = this.reader.at(this.raw, i);
-      this.dict = out;
-    }
-    return this.dict;
+    return (this.dict ??= this.reader.dict(this.raw));
   }
 }
 
@@ -173,9 +174,7 @@ export function compilePythonRegex(pattern: string, opts: PythonRegexOptions = {
   }
   const reader = new GroupReader([...byPython.values()], translation.groupNames);
   const groupsOf = (m: RegExpExecArray): Record<string, string | undefined> => {
-    const out: Record<string, string | undefined> = {};
-    const names = translation.groupNames;
-    for (let i = 0; i < names.length; i++) out[names[i] as string] = reader.at(m, i);
+    const out = reader.dict(m);
     for (const loop of translation.loops) {
       const span = m.indices?.groups?.[loop.group];
       if (span === undefined) continue;
