@@ -13,8 +13,32 @@ export class PyDict {
   constructor(readonly entries: ReadonlyArray<readonly [string, PyValue]>) {}
 }
 
-/** The Python values the configuration stream holds. `null` is `None`. */
-export type PyValue = string | number | bigint | boolean | null | PyFloat | PyDict | readonly PyValue[];
+/** A Python tuple (printed `(a, b)`, `(a,)`, `()`); plain arrays are lists. */
+export class PyTuple {
+  constructor(readonly items: readonly PyValue[]) {}
+}
+
+/**
+ * A Python exception instance as it crosses the control socket (`fail2ban.exceptions.UnknownJailException('nojail')`):
+ * `module` and `name` name its class, `args` are its constructor arguments.
+ */
+export class PyException {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly args: readonly PyValue[],
+  ) {}
+
+  /** Python's `str(exc)`: the single argument's str, '' without arguments, else the repr of the args tuple. */
+  toString(): string {
+    if (this.args.length === 0) return '';
+    if (this.args.length === 1) return pyStr(this.args[0] ?? null);
+    return pyRepr(new PyTuple(this.args));
+  }
+}
+
+/** The Python values the configuration stream and the control socket carry. `null` is `None`. */
+export type PyValue = string | number | bigint | boolean | null | PyFloat | PyDict | PyTuple | PyException | readonly PyValue[];
 
 const NON_PRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Zs}]/u;
 
@@ -67,5 +91,14 @@ export function pyRepr(value: PyValue): string {
   if (typeof value === 'number' || typeof value === 'bigint') return String(value);
   if (value instanceof PyFloat) return pyReprFloat(value.value);
   if (value instanceof PyDict) return '{' + value.entries.map(([k, v]) => `${pyReprString(k)}: ${pyRepr(v)}`).join(', ') + '}';
+  if (value instanceof PyTuple) return value.items.length === 1 ? `(${pyRepr(value.items[0] ?? null)},)` : '(' + value.items.map(pyRepr).join(', ') + ')';
+  if (value instanceof PyException) return `${value.name}(${value.args.map(pyRepr).join(', ')})`;
   return '[' + value.map(pyRepr).join(', ') + ']';
+}
+
+/** Python's `str(value)`: strings as they are, everything else as its repr. */
+export function pyStr(value: PyValue): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof PyException) return value.toString();
+  return pyRepr(value);
 }

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { PyFloat, type PyValue, pyRepr, pyReprFloat, pyReprString } from '../../src/shared/pyvalue.js';
+import { PyException, PyFloat, PyTuple, type PyValue, pyRepr, pyReprFloat, pyReprString, pyStr } from '../../src/shared/pyvalue.js';
 
 import { PYTHON, NO_PYTHON, F2B_CLIENT, asciiJson, runPython } from '../helpers/python.js';
 import { prng } from '../helpers/random.js';
@@ -305,3 +305,35 @@ function f64FromBits(hex: string): number {
   f64.setBigUint64(0, BigInt('0x' + hex));
   return f64.getFloat64(0);
 }
+
+test('tuples and exceptions print as CPython prints them', () => {
+  const cases: Array<[PyValue, string]> = [
+    [new PyTuple([]), '()'],
+    [new PyTuple(['a']), "('a',)"],
+    [new PyTuple([0, 'pong']), "(0, 'pong')"],
+    [[new PyTuple(['Currently failed', 0]), new PyTuple(['File list', ['/a', '/b']])], "[('Currently failed', 0), ('File list', ['/a', '/b'])]"],
+    [new PyException('fail2ban.exceptions', 'UnknownJailException', ['nojail']), "UnknownJailException('nojail')"],
+    [new PyException('builtins', 'Exception', []), 'Exception()'],
+  ];
+  for (const [v, want] of cases) assert.equal(pyRepr(v), want);
+  assert.equal(pyStr(new PyException('builtins', 'ValueError', ['bad value'])), 'bad value');
+  assert.equal(pyStr(new PyException('builtins', 'ValueError', [])), '');
+  assert.equal(pyStr(new PyException('builtins', 'ValueError', ['a', 2])), "('a', 2)");
+  assert.equal(pyStr(new PyTuple([1])), '(1,)');
+});
+
+test('tuple and exception reprs equal the system Python', { skip: PYTHON === undefined ? NO_PYTHON : false }, () => {
+  const got = runPython<string[]>(
+    `class UnknownJailException(KeyError): pass
+print(json.dumps([repr(()), repr(('a',)), repr((0, 'pong', [1, ('x', None)])), repr(UnknownJailException('nojail')), str(ValueError('a', 2)), repr(Exception())]))`,
+    null,
+  );
+  assert.deepEqual(got, [
+    pyRepr(new PyTuple([])),
+    pyRepr(new PyTuple(['a'])),
+    pyRepr(new PyTuple([0, 'pong', [1, new PyTuple(['x', null])]])),
+    pyRepr(new PyException('fail2ban.exceptions', 'UnknownJailException', ['nojail'])),
+    pyStr(new PyException('builtins', 'ValueError', ['a', 2])),
+    pyRepr(new PyException('builtins', 'Exception', [])),
+  ]);
+});
