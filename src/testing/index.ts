@@ -1,1 +1,2 @@
 export { MemoryFileSystem } from './memoryFs.js';
+export { MemoryLog, type LogRecord } from './memoryLog.js';
