@@ -8,9 +8,10 @@ import { EARLY_OPTIONS, logLevelValue } from '../config/readers/fail2ban.js';
 import { str2seconds } from '../shared/duration.js';
 import { PortcullisError } from '../shared/errors.js';
 import { pyPformat } from '../shared/pprint.js';
-import { pyRepr } from '../shared/pyvalue.js';
+import { PyFloat, pyRepr, pyStr } from '../shared/pyvalue.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { fail2banUsage } from './clientHelp.js';
+import { runClientCommand, type ClientEnv, type ClientSettings } from './clientFlow.js';
 import { ClientLog } from './clientLog.js';
 import { getopt, GetoptError, type ParsedOption } from './getopt.js';
 import type { CliIo } from './io.js';
@@ -25,14 +26,31 @@ interface ClientConf {
   verbose: number;
   dump: 0 | 1 | 2;
   test: boolean;
+  force: boolean;
+  interactive: boolean;
+  background: boolean;
+  timeoutSec: number;
   params: Map<string, OptionValue>;
 }
+
+/** fail2ban's `MAX_WAITTIME`: how long `start` waits for the server by default. */
+const DEFAULT_TIMEOUT_SEC = 30;
 
 /** Outcome of reading the options: a finished exit code, or the settings to go on with. */
 type OptionsOutcome = { exit: number } | { conf: ClientConf };
 
 function applyOptions(prog: string, opts: readonly ParsedOption[], io: CliIo): OptionsOutcome {
-  const conf: ClientConf = { basedir: DEFAULT_BASEDIR, verbose: 1, dump: 0, test: false, params: new Map() };
+  const conf: ClientConf = {
+    basedir: DEFAULT_BASEDIR,
+    verbose: 1,
+    dump: 0,
+    test: false,
+    force: false,
+    interactive: false,
+    background: true,
+    timeoutSec: DEFAULT_TIMEOUT_SEC,
+    params: new Map(),
+  };
   for (const [o, v] of opts) {
     if (o === '-c' || o === '--conf') conf.basedir = v;
     else if (o === '-s' || o === '--socket') conf.params.set('socket', v);
@@ -42,6 +60,9 @@ function applyOptions(prog: string, opts: readonly ParsedOption[], io: CliIo): O
     else if (o === '-t' || o === '--test') conf.test = true;
     else if (o === '-v') conf.verbose++;
     else if (o === '-q') conf.verbose--;
+    else if (o === '-x') conf.force = true;
+    else if (o === '-i') conf.interactive = true;
+    else if (o === '-b' || o === '-f') conf.background = o === '-b';
     else if (o === '--str2sec') {
       io.stdout(pyRepr(str2seconds(v)) + '\n');
       return { exit: 0 };
@@ -51,7 +72,10 @@ function applyOptions(prog: string, opts: readonly ParsedOption[], io: CliIo): O
     } else if (o === '-V' || o === '--version') {
       io.stdout((o === '-V' ? FAIL2BAN_VERSION : `Fail2Ban v${FAIL2BAN_VERSION}`) + '\n');
       return { exit: 0 };
-    } else if (o === '--timeout') str2seconds(v);
+    } else if (o === '--timeout') {
+      const t = str2seconds(v);
+      conf.timeoutSec = t instanceof PyFloat ? t.value : Number(t);
+    } else if (o === '--async') continue;
     else if (o.startsWith('--')) conf.params.set(o.slice(2), v);
   }
   return { conf };
@@ -63,22 +87,32 @@ function dumpStream(io: CliIo, stream: readonly (readonly unknown[])[], pretty: 
   io.stdout(out);
 }
 
-/** Reads the configuration for -d / --dp / -t; returns an exit code, or undefined to go on. */
-function configCommands(conf: ClientConf, args: readonly string[], io: CliIo, log: ClientLog): number | undefined {
-  const configurator = new Configurator(io.fs, conf.basedir, log);
+type ConfigReader = (jail?: string) => ReturnType<typeof readConfigStream>;
+
+/** fail2ban's `readConfig(jail)`: a full load, its failure logged as fail2ban logs it. */
+function configReader(conf: ClientConf, configurator: Configurator, log: ClientLog): ConfigReader {
+  const overrides = new Map([...conf.params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
+  return (jail) => {
+    const opts = { overrides, ignoreWrong: !conf.test, allowNoFiles: conf.dump !== 0 };
+    const r = readConfigStream(configurator, jail === undefined ? opts : { ...opts, jail });
+    if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
+    return r;
+  };
+}
+
+/** Fills socket, pidfile and the log settings not given on the command line from fail2ban.conf. */
+function readEarlyParams(conf: ClientConf, configurator: Configurator): void {
   if (CONFIG_PARAMS.some((p) => !conf.params.has(p))) {
     configurator.readEarly();
     const early = configurator.getEarlyOptions();
     for (const [name] of EARLY_OPTIONS) if (!conf.params.has(name) && early.has(name)) conf.params.set(name, early.get(name) ?? null);
   }
   logLevelValue(conf.params.get('loglevel') ?? 'INFO');
-  const overrides = new Map([...conf.params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
+}
+
+/** Runs -d / --dp / -t; returns an exit code, or undefined to go on. */
+function configCommands(conf: ClientConf, args: readonly string[], io: CliIo, log: ClientLog, read: ConfigReader): number | undefined {
   let result: ReturnType<typeof readConfigStream> | undefined;
-  const read = (): ReturnType<typeof readConfigStream> => {
-    const r = readConfigStream(configurator, { overrides, ignoreWrong: !conf.test, allowNoFiles: conf.dump !== 0 });
-    if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
-    return r;
-  };
   if (conf.dump !== 0) {
     result = read();
     if (result.stream) dumpStream(io, result.stream, conf.dump === 2);
@@ -104,8 +138,28 @@ function failInit(log: ClientLog): number {
   return EXIT_FAILURE;
 }
 
-/** Runs `fail2ban-client ARGS`; returns the exit code. */
-export function runFail2banClient(prog: string, argv: readonly string[], io: CliIo): number {
+/** The settings the command flows need, from the options and fail2ban.conf. */
+function clientSettings(conf: ClientConf): ClientSettings {
+  const param = (name: string): string => {
+    const v = conf.params.get(name) ?? EARLY_OPTIONS.find(([n]) => n === name)?.[2] ?? null;
+    return pyStr(v);
+  };
+  return {
+    socket: param('socket'),
+    pidfile: param('pidfile'),
+    loglevel: param('loglevel'),
+    logtarget: param('logtarget'),
+    syslogsocket: param('syslogsocket'),
+    verbose: conf.verbose,
+    force: conf.force,
+    background: conf.background,
+    interactive: conf.interactive,
+    timeoutSec: conf.timeoutSec,
+  };
+}
+
+/** Runs `fail2ban-client ARGS`; returns the exit code. `env` carries the socket, the server launcher and `-i`'s input. */
+export async function runFail2banClient(prog: string, argv: readonly string[], io: CliIo, env: ClientEnv): Promise<number> {
   const log = new ClientLog(io);
   let parsed;
   try {
@@ -126,18 +180,21 @@ export function runFail2banClient(prog: string, argv: readonly string[], io: Cli
   if ('exit' in outcome) return outcome.exit;
   const { conf } = outcome;
   log.setUp(conf.verbose);
+  const configurator = new Configurator(io.fs, conf.basedir, log);
+  let read: ConfigReader;
   try {
-    const code = configCommands(conf, parsed.rest, io, log);
+    readEarlyParams(conf, configurator);
+    read = configReader(conf, configurator, log);
+    const code = configCommands(conf, parsed.rest, io, log, read);
     if (code !== undefined) return code;
   } catch (e) {
     if (!(e instanceof PortcullisError)) throw e;
     io.stdout(`ERROR: ${pythonText(e)}\n`);
     return failInit(log);
   }
-  if (parsed.rest.length === 0) {
+  if (parsed.rest.length === 0 && !conf.interactive) {
     io.stdout(fail2banUsage(prog));
     return EXIT_FAILURE;
   }
-  log.error(`Command ${JSON.stringify(parsed.rest.join(' '))} needs the portcullis server, which this version does not include yet`);
-  return EXIT_FAILURE;
+  return runClientCommand(parsed.rest, { settings: clientSettings(conf), io, log, env, readConfig: read, usage: () => fail2banUsage(prog) });
 }

@@ -11,7 +11,12 @@ import { GetentResolver } from '../system/resolver.js';
 import { runFail2banClient } from './fail2banClient.js';
 import { runPortcullis, type PortcullisEnv } from './portcullis.js';
 import { processZone, runFail2banRegex } from './fail2banRegex.js';
-import { runFail2banServer } from './notYet.js';
+import { runFail2banServerCli, type ServerCliEnv } from './fail2banServer.js';
+import { runServer } from '../daemon/run.js';
+import { ControlClient, ControlSocketError, sendCommand, type ControlSocketErrorKind } from '../control/client.js';
+import { ClientConnectionError, type ClientEnv, type ClientTransport, type ConnectionFailure } from './clientFlow.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { CliIo } from './io.js';
 
 export type ProgramName = 'portcullis' | 'fail2ban-client' | 'fail2ban-server' | 'fail2ban-regex';
@@ -84,17 +89,17 @@ export function main(program: ProgramName, invokedAs: string): void {
   const io = realIo();
   const args = process.argv.slice(2);
   if (isShortRun(program, args)) setFlagsFromString('--no-opt');
-  let code: number;
+  let code: number | Promise<number>;
   try {
     switch (program) {
       case 'portcullis':
         code = runPortcullis(args, io, portcullisEnv(io, args));
         break;
       case 'fail2ban-client':
-        code = runFail2banClient(invokedAs, args, io);
+        code = runFail2banClient(invokedAs, args, io, clientEnv(io));
         break;
       case 'fail2ban-server':
-        code = runFail2banServer(invokedAs, args, io);
+        code = runFail2banServerCli(invokedAs, args, io, serverEnv(io));
         break;
       case 'fail2ban-regex':
         code = runFail2banRegex(scriptAsInvoked(), args, io, process.env);
@@ -104,5 +109,86 @@ export function main(program: ProgramName, invokedAs: string): void {
     io.stderr(`${invokedAs}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     code = program === 'portcullis' ? 70 : 255;
   }
-  process.exitCode = code;
+  void Promise.resolve(code).then(
+    (c) => (process.exitCode = c),
+    (e: unknown) => {
+      io.stderr(`${invokedAs}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = program === 'portcullis' ? 70 : 255;
+    },
+  );
+}
+
+const CONNECTION_KIND: Readonly<Record<ControlSocketErrorKind, ConnectionFailure>> = {
+  missing: 'missing',
+  permission: 'denied',
+  refused: 'refused',
+  reset: 'reset',
+  timeout: 'timeout',
+  protocol: 'reset',
+  other: 'reset',
+};
+
+/** The client's socket transport: one connection per batch of commands. */
+const socketTransport: ClientTransport = {
+  async send(socket, commands, timeoutMs) {
+    let client: ControlClient | undefined;
+    try {
+      client = await ControlClient.connect(socket, timeoutMs !== undefined ? { timeoutMs } : {});
+      const replies = [];
+      for (const c of commands) replies.push(await client.send(c));
+      return replies;
+    } catch (e) {
+      if (e instanceof ControlSocketError) throw new ClientConnectionError(CONNECTION_KIND[e.kind], e.pythonText);
+      throw e;
+    } finally {
+      await client?.close().catch(() => undefined);
+    }
+  },
+};
+
+/** What `fail2ban-client` needs: the socket, a way to start the server, stdin for `-i`. */
+function clientEnv(io: CliIo): ClientEnv {
+  let lines: AsyncIterator<string> | undefined;
+  return {
+    transport: socketTransport,
+    launcher: {
+      launch(argv, foreground) {
+        if (foreground) return runFail2banServerCli('fail2ban-server', argv, io, serverEnv(io)).then(() => undefined);
+        const server = path.join(path.dirname(process.argv[1] ?? '.'), 'fail2ban-server');
+        return new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [server, ...argv], { stdio: ['ignore', 'inherit', 'inherit'] });
+          child.on('error', reject);
+          child.on('exit', () => resolve());
+        });
+      },
+    },
+    input: {
+      async readLine() {
+        lines ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+        const r = await lines.next();
+        return r.done === true ? undefined : r.value;
+      },
+    },
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  };
+}
+
+/** Whether a server answers `ping` on the socket. */
+async function pingServer(socket: string, timeoutMs: number): Promise<boolean> {
+  try {
+    const r = await sendCommand(socket, ['ping'], { timeoutMs });
+    return r.code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** What `fail2ban-server` needs: the server itself, a detached copy of this program for `-b`, the client. */
+function serverEnv(io: CliIo): ServerCliEnv {
+  return {
+    run: (opts, stream) => runServer(opts, stream, { zone: processZone(), stdout: io.stdout, stderr: io.stderr }),
+    client: (argv) => runFail2banClient('fail2ban-client', argv, io, clientEnv(io)),
+    selfArgv: [process.execPath, process.argv[1] ?? 'fail2ban-server'],
+    ping: pingServer,
+  };
 }

@@ -1,6 +1,7 @@
 /** `fail2ban-client` options outside the configuration dump, side by side with Debian's. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ClientConnectionError, type ClientEnv } from '../../src/cli/clientFlow.js';
 import { runFail2banClient } from '../../src/cli/fail2banClient.js';
 import { recordingIo } from '../helpers/io.js';
 import { needOracle, runOurs, runReal, stripLogPrefix } from '../helpers/oracle.js';
@@ -43,15 +44,23 @@ describe('fail2ban-client options, side by side', () => {
     });
   }
 
-  test('a server command says plainly that there is no server yet, exit 255', () => {
+  /** No server listening: every connection fails as on a missing socket; nothing may be launched. */
+  const noServer: ClientEnv = {
+    transport: { send: () => Promise.reject(new ClientConnectionError('missing')) },
+    launcher: { launch: () => Promise.reject(new Error('no launch in this test')) },
+    sleep: () => Promise.resolve(),
+  };
+
+  test('a server command without a server says so as fail2ban does, exit 255', async () => {
     const io = recordingIo();
-    assert.equal(runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban', 'status'], io), 255);
-    assert.match(io.err, /needs the portcullis server/);
+    assert.equal(await runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban', '-s', '/nonexistent/f2b.sock', 'status'], io, noServer), 255);
+    assert.equal(io.out, '');
+    assert.match(io.err, /ERROR {3}Failed to access socket path: \/nonexistent\/f2b\.sock\. Is fail2ban running\?\n$/);
   });
 
-  test('no command prints the usage and fails, as fail2ban does', () => {
+  test('no command prints the usage and fails, as fail2ban does', async () => {
     const io = recordingIo();
-    assert.equal(runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban'], io), 255);
+    assert.equal(await runFail2banClient('fail2ban-client', ['-c', '/etc/fail2ban'], io, noServer), 255);
     assert.match(io.out, /^Usage: fail2ban-client \[OPTIONS\] <COMMAND>/);
   });
 });

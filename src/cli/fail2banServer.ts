@@ -1,0 +1,170 @@
+/**
+ * `fail2ban-server` (and `portcullis server`): fail2ban 1.0.2's server options. With `-f` the
+ * server runs in this process; with `-b` (the default) a detached copy of this program runs it
+ * and this process returns once the socket answers. Without `--async` the server reads the
+ * configuration itself (as fail2ban's in-process client does); `fail2ban-client start` starts it
+ * with `--async` and sends the configuration over the socket. Arguments after the options make it
+ * a client (`fail2ban-server status`), as fail2ban's does.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Configurator, DEFAULT_BASEDIR, pythonText, readConfigStream } from '../config/configurator.js';
+import type { OptionValue } from '../config/ini/store.js';
+import { EARLY_OPTIONS } from '../config/readers/fail2ban.js';
+import { PortcullisError } from '../shared/errors.js';
+import { FAIL2BAN_VERSION } from '../shared/version.js';
+import { fail2banUsage } from './clientHelp.js';
+import { ClientLog } from './clientLog.js';
+import { getopt, GetoptError } from './getopt.js';
+import type { CliIo } from './io.js';
+
+const SHORT = 'hc:s:p:xfbdtviqV';
+const LONG = ['loglevel=', 'logtarget=', 'syslogsocket=', 'test', 'async', 'conf=', 'pidfile=', 'pname=', 'socket=', 'timeout=', 'str2sec=', 'help', 'version', 'dp', 'dump-pretty'];
+
+/** What the server process needs: everything the options and fail2ban.conf decide. */
+export interface ServerOptions {
+  readonly basedir: string;
+  readonly socket: string;
+  readonly pidfile: string;
+  readonly loglevel: string;
+  readonly logtarget: string;
+  readonly syslogsocket: string;
+  /** `-x`: remove a stale socket. */
+  readonly force: boolean;
+  /** Started by a client (`--async`): wait for the configuration over the socket. */
+  readonly async: boolean;
+  /** Running detached (the `-b` child): logs "Daemon started". */
+  readonly daemon: boolean;
+  readonly verbose: number;
+}
+
+/** Runs a server in this process until it stops; resolves to the exit code. */
+export type ServerRunner = (opts: ServerOptions, stream: readonly (readonly unknown[])[] | undefined, io: CliIo) => Promise<number>;
+
+export interface ServerCliEnv {
+  readonly run: ServerRunner;
+  /** `fail2ban-server CMD…` acts as the client. */
+  readonly client: (argv: readonly string[]) => Promise<number>;
+  /** This program's command line prefix for a detached copy (`node dist/cli.mjs fail2ban-server`). */
+  readonly selfArgv: readonly string[];
+  /** Whether something answers on the socket. */
+  readonly ping: (socket: string, timeoutMs: number) => Promise<boolean>;
+}
+
+/** Marks the detached child of `-b`, so that it runs in the foreground itself. */
+const DAEMON_ENV = 'PORTCULLIS_SERVER_DAEMON';
+
+export async function runFail2banServerCli(prog: string, argv: readonly string[], io: CliIo, env: ServerCliEnv): Promise<number> {
+  const log = new ClientLog(io);
+  let parsed;
+  try {
+    parsed = getopt(argv, SHORT, LONG);
+  } catch (e) {
+    if (!(e instanceof GetoptError)) throw e;
+    io.stdout(fail2banUsage(prog));
+    log.error('Init of command line failed');
+    return 255;
+  }
+  let basedir = DEFAULT_BASEDIR;
+  let background = true;
+  let force = false;
+  let asyncMode = false;
+  let verbose = 1;
+  const params = new Map<string, OptionValue>();
+  for (const [o, v] of parsed.opts) {
+    if (o === '-h' || o === '--help') {
+      io.stdout(fail2banUsage(prog));
+      return 0;
+    }
+    if (o === '-V') {
+      io.stdout(`${FAIL2BAN_VERSION}\n`);
+      return 0;
+    }
+    if (o === '--version') {
+      io.stdout(`Fail2Ban v${FAIL2BAN_VERSION}\n`);
+      return 0;
+    }
+    if (o === '-c' || o === '--conf') basedir = v;
+    else if (o === '-s' || o === '--socket') params.set('socket', v);
+    else if (o === '-p' || o === '--pidfile') params.set('pidfile', v);
+    else if (o === '-f') background = false;
+    else if (o === '-b') background = true;
+    else if (o === '-x') force = true;
+    else if (o === '--async') asyncMode = true;
+    else if (o === '-v') verbose++;
+    else if (o === '-q') verbose--;
+    else if (o === '--loglevel' || o === '--logtarget' || o === '--syslogsocket') params.set(o.slice(2), v);
+  }
+  if (parsed.rest.length > 0 && !(parsed.rest.length === 1 && parsed.rest[0] === 'start')) return env.client(argv);
+  log.setUp(verbose);
+
+  const configurator = new Configurator(io.fs, basedir, log);
+  let stream: readonly (readonly unknown[])[] | undefined;
+  try {
+    configurator.readEarly();
+    const early = configurator.getEarlyOptions();
+    for (const [name] of EARLY_OPTIONS) if (!params.has(name) && early.has(name)) params.set(name, early.get(name) ?? null);
+  } catch (e) {
+    if (!(e instanceof PortcullisError)) throw e;
+    log.error(`Failed during configuration: ${pythonText(e)}`);
+    return 255;
+  }
+  const str = (k: string, d: string): string => {
+    const v = params.get(k);
+    return typeof v === 'string' ? v : d;
+  };
+  const daemonChild = process.env[DAEMON_ENV] === '1';
+  const opts: ServerOptions = {
+    basedir,
+    socket: str('socket', '/var/run/fail2ban/fail2ban.sock'),
+    pidfile: str('pidfile', '/var/run/fail2ban/fail2ban.pid'),
+    loglevel: str('loglevel', 'INFO'),
+    logtarget: str('logtarget', '/var/log/fail2ban.log'),
+    syslogsocket: str('syslogsocket', 'auto'),
+    force,
+    async: asyncMode,
+    daemon: daemonChild,
+    verbose,
+  };
+
+  if (background && !daemonChild) return detach(argv, opts, io, env, log);
+
+  if (!asyncMode) {
+    const overrides = new Map([...params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
+    const r = readConfigStream(configurator, { overrides, ignoreWrong: true, allowNoFiles: false });
+    if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
+    if (!r.stream) return 255;
+    stream = r.stream;
+  }
+  return env.run(opts, stream, io);
+}
+
+/** `-b`: a detached copy runs the server (own session, cwd `/`, no terminal); we wait until it answers. */
+async function detach(argv: readonly string[], opts: ServerOptions, io: CliIo, env: ServerCliEnv, log: ClientLog): Promise<number> {
+  if (existsSync(opts.socket) && !opts.force && (await env.ping(opts.socket, 500))) {
+    log.error('Server already running');
+    return 255;
+  }
+  const [cmd, ...pre] = env.selfArgv;
+  const child = spawn(cmd as string, [...pre, ...argv, '-f'], {
+    cwd: '/',
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [DAEMON_ENV]: '1' },
+  });
+  let exited: number | null | undefined;
+  child.on('exit', (code) => (exited = code));
+  child.unref();
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline) {
+    if (exited !== undefined) {
+      log.error('Could not start server');
+      return 255;
+    }
+    if (await env.ping(opts.socket, 500)) return 0;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log.error('Could not start server: timeout waiting for the socket');
+  void io;
+  return 255;
+}
