@@ -39,7 +39,13 @@ export interface ServerOptions {
 }
 
 /** Runs a server in this process until it stops; resolves to the exit code. */
-export type ServerRunner = (opts: ServerOptions, stream: readonly (readonly unknown[])[] | undefined, io: CliIo) => Promise<number>;
+export type ServerRunner = (
+  opts: ServerOptions,
+  stream: readonly (readonly unknown[])[] | undefined,
+  io: CliIo,
+  /** Reads the configuration again (SIGHUP); undefined when it cannot be read. */
+  reloadStream: () => readonly (readonly unknown[])[] | undefined,
+) => Promise<number>;
 
 export interface ServerCliEnv {
   readonly run: ServerRunner;
@@ -129,14 +135,17 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
 
   if (background && !daemonChild) return detach(argv, opts, io, env, log);
 
-  if (!asyncMode) {
-    const overrides = new Map([...params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
+  const overrides = new Map([...params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
+  const read = (): readonly (readonly unknown[])[] | undefined => {
     const r = readConfigStream(configurator, { overrides, ignoreWrong: true, allowNoFiles: false });
     if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
-    if (!r.stream) return 255;
-    stream = r.stream;
+    return r.stream;
+  };
+  if (!asyncMode) {
+    stream = read();
+    if (!stream) return 255;
   }
-  return env.run(opts, stream, io);
+  return env.run(opts, stream, io, read);
 }
 
 /** `-b`: a detached copy runs the server (own session, cwd `/`, no terminal); we wait until it answers. */

@@ -18,6 +18,7 @@ import { ClientConnectionError, type ClientEnv, type ClientTransport, type Conne
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { CliIo } from './io.js';
+import type { PyValue } from '../shared/pyvalue.js';
 
 export type ProgramName = 'portcullis' | 'fail2ban-client' | 'fail2ban-server' | 'fail2ban-regex';
 
@@ -71,9 +72,14 @@ function scriptAsInvoked(): string {
   return typed !== undefined && typed !== '' && path.resolve(typed) === script ? typed : script;
 }
 
-/** What `portcullis` needs from the host; `regex` also gets the zone, DNS, stderr's terminal and the environment. */
-function portcullisEnv(io: CliIo, args: readonly string[]): PortcullisEnv {
-  const base = { builtinConfigDir: builtinConfigDir(io) };
+/**
+ * What `portcullis` needs from the host; `regex` also gets the zone, DNS, stderr's terminal and the
+ * environment; the server commands the socket transport and the server (whose detached copy must
+ * re-enter `portcullis server`).
+ */
+function portcullisEnv(io: CliIo, args: readonly string[]): PortcullisEnv & Required<Pick<PortcullisEnv, 'daemon'>> {
+  const selfArgv = [process.execPath, process.argv[1] ?? 'portcullis', 'server'];
+  const base = { builtinConfigDir: builtinConfigDir(io), daemon: { client: clientEnv(io), server: { ...serverEnv(io), selfArgv } } };
   if (args[0] !== 'regex') return base;
   return {
     ...base,
@@ -186,7 +192,8 @@ async function pingServer(socket: string, timeoutMs: number): Promise<boolean> {
 /** What `fail2ban-server` needs: the server itself, a detached copy of this program for `-b`, the client. */
 function serverEnv(io: CliIo): ServerCliEnv {
   return {
-    run: (opts, stream) => runServer(opts, stream, { zone: processZone(), stdout: io.stdout, stderr: io.stderr }),
+    run: (opts, stream, _io, reloadStream) =>
+      runServer(opts, stream, { zone: processZone(), stdout: io.stdout, stderr: io.stderr, reloadStream: () => reloadStream() as readonly PyValue[] | undefined }),
     client: (argv) => runFail2banClient('fail2ban-client', argv, io, clientEnv(io)),
     selfArgv: [process.execPath, process.argv[1] ?? 'fail2ban-server'],
     ping: pingServer,
