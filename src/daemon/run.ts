@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { CommandLock } from '../action/commandLock.js';
 import { substituteDynamic } from '../action/dynamicTags.js';
-import { ControlServer, ControlServerError } from '../control/server.js';
+import { ControlServer, ControlServerError, PyExceptionError } from '../control/server.js';
 import { createDateTemplateContext } from '../filter/dateTemplates.js';
 import type { LocalZone } from '../filter/strptime.js';
 import { parseIp, type IpAddress } from '../shared/ip.js';
@@ -119,8 +119,7 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
     log,
     handler: async (args) => {
       const r = await transmitter.proceed(args);
-      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the control server answers (1, exc) for a thrown PyException
-      if (r.code === 1) throw r.value as PyException;
+      if (r.code === 1) throw new PyExceptionError(r.value as PyException);
       return r.value;
     },
   });

@@ -250,7 +250,7 @@ print(json.dumps(out))
 void test('pickle: shared objects, every protocol of CPython, IPAddr, bytes and sets', { skip }, () => {
   const shared = ['x', 'yy'];
   const ours = encodePickle([shared, shared, new PyTuple([])]).toString('hex');
-  const r = runPython<{ shared: string; protos: string[]; ip: string; misc: string[] }>(
+  const r = runPython<{ shared: string; protos: string[]; ip: string; misc: string[]; batches: string[] }>(
     PY_CANON +
       `
 a = ['x', fresh('yy')]
@@ -260,12 +260,20 @@ print(json.dumps({
   'shared': pickle.dumps([a, a, ()], 5).hex(),
   'protos': [pickle.dumps(v, p).hex() for p in range(0, 6)],
   'ip': pickle.dumps([IPAddr('192.0.2.1'), IPAddr('2001:db8::1')], 5).hex(),
+  'batches': [pickle.dumps(x, 5).hex() for x in [list(range(1000)), list(range(2001)), {str(i): i for i in range(1000)}, {str(i): i for i in range(2000)}, {str(i): i for i in range(1001)}]],
   'misc': [pickle.dumps(x, p).hex() for x, p in [(b'\\x00\\xffab', 5), (b'x' * 300, 3), (bytearray(b'ab'), 5), ({1, 2}, 4), (frozenset([3]), 4), ('\\ud800x', 5)]],
 }))
 `,
     null,
   );
   assert.equal(ours, r.shared);
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  const batches = [range(1000), range(2001), ...[1000, 2000, 1001].map((n) => new PyDict(range(n).map((i) => [String(i), i] as const)))];
+  assert.deepEqual(
+    batches.map((v) => encodePickle(v).toString('hex')),
+    r.batches,
+    'lists and dicts around the batch size of 1000',
+  );
   const want = canon([1, -70000, 2n ** 80n, new PyFloat(1.25), null, true, 'é€😀', new PyTuple(['a', 'bc']), new PyDict([['k', ['v']]]), new PyException('builtins', 'KeyError', ['nojail'])]);
   r.protos.forEach((hex, p) => assert.deepEqual(canon(decodePickle(Buffer.from(hex, 'hex'))), want, `protocol ${p}`));
   assert.deepEqual(decodePickle(Buffer.from(r.ip, 'hex')), ['192.0.2.1', '2001:db8::1']);
@@ -340,7 +348,7 @@ void test('pickle: deep nesting, cycles, exponential sharing and huge lengths ar
     ['100k MARKs', '('.repeat(100_000) + '.'],
     ['100k nested lists', ']'.repeat(100_000) + 'a'.repeat(99_999) + '.'],
     ['100k nested lists through the memo', buildMemoChain(100_000)],
-    ['a list that contains itself', ']\x94h\x00a.'],
+
     ['2^64 leaves by DUP', 'N' + '2\x86'.repeat(64) + '.'],
     ['BINUNICODE8 of 2^62 bytes', '\x80\x04\x8d' + '\x00\x00\x00\x00\x00\x00\x00\x40' + 'ab.'],
     ['BINUNICODE of 4 GiB', '\x80\x04X\xff\xff\xff\xffab.'],
@@ -354,6 +362,8 @@ void test('pickle: deep nesting, cycles, exponential sharing and huge lengths ar
     ['protocol 6', '\x80\x06N.'],
   ];
   for (const [what, input] of cases) assert.throws(() => dec(input), PickleError, what);
+  assert.throws(() => dec(']\x94h\x00a.'), /contains itself/, 'a list that contains itself');
+  assert.throws(() => dec('N' + '2\x86'.repeat(64) + '.'), /more than 2000000 items/, '2^64 leaves');
   // Limits are parameters: the same value passes or fails with the limit.
   const deep = ']'.repeat(50) + 'a'.repeat(49) + '.';
   assert.doesNotThrow(() => dec(deep));

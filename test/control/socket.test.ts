@@ -369,8 +369,10 @@ function staleSocket(path: string): void {
 
 void test('socket: live socket → already running; stale socket → refused, replaced with force; close removes it', async () => {
   const dir = tempDir();
+  const servers: ControlServer[] = [];
   try {
     const first = await startServer(dir);
+    servers.push(first);
     await assert.rejects(startServer(dir), (e: unknown) => e instanceof ControlServerError && e.code === 'already-running');
     const forced = new ControlServer({ socketPath: first.socketPath, handler: f2bHandler, force: true });
     await assert.rejects(forced.listen(), (e: unknown) => e instanceof ControlServerError && e.code === 'already-running');
@@ -385,6 +387,7 @@ void test('socket: live socket → already running; stale socket → refused, re
     await assert.rejects(startServer(dir), (e: unknown) => e instanceof ControlServerError && e.code === 'stale-socket');
     const log = new MemoryLog();
     const second = new ControlServer({ socketPath: first.socketPath, handler: f2bHandler, force: true, log });
+    servers.push(second);
     await second.listen();
     assert.deepEqual(log.messages(), ['Fail2ban seems to be already running', 'Forcing execution of the server']);
     assert.deepEqual(await sendCommand(first.socketPath, ['ping']), { code: 0, value: 'pong' });
@@ -394,6 +397,7 @@ void test('socket: live socket → already running; stale socket → refused, re
     writeFileSync(first.socketPath, 'not a socket');
     await assert.rejects(new ControlServer({ socketPath: first.socketPath, handler: f2bHandler, force: true }).listen(), (e: unknown) => e instanceof ControlServerError && e.code === 'not-a-socket');
   } finally {
+    for (const server of servers) await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
