@@ -1,12 +1,14 @@
 /**
  * `portcullis`: the project's own command line. Exit codes follow sysexits: 64 usage,
- * 66 a log that cannot be read (regex), 78 configuration errors, 70 internal.
+ * 66 a log that cannot be read (regex), 69 the server is not running, 70 internal,
+ * 77 no permission on the socket, 78 configuration errors.
  */
 import { checkConfiguration, DEFAULT_BASEDIR, defaultConfigDir } from '../config/index.js';
 import { PORTCULLIS_VERSION, FAIL2BAN_VERSION } from '../shared/version.js';
 import { formatDump, formatProblems } from './configReport.js';
 import type { CliIo } from './io.js';
 import { runRegexCommand, type RegexCommandEnv } from './regexCommand/run.js';
+import { DAEMON_COMMANDS, runDaemonCommand, type DaemonEnv } from './portcullisDaemon.js';
 
 export const EX_USAGE = 64;
 export const EX_CONFIG = 78;
@@ -26,19 +28,48 @@ Commands:
   version                        print the version
   help                           print this help
 
+The server (these talk to it through its socket):
+  server [-f] [-x] [-c DIR] [-s SOCK] [-p PID]
+                                 run the server, as fail2ban-server does (in the background
+                                 unless -f; -x removes a stale socket)
+  start [-f] [-x]                start the server and send it the configuration
+                                 (fail2ban-client start)
+  stop                           stop the server and wait until it is gone
+  reload [JAIL]                  read the configuration again and apply it (all jails, or one)
+  status [JAIL] [--json]         every jail: failures now and in total, bans now and in total,
+                                 its log files or journal matches; or one jail in detail
+  bans [--json]                  one row per banned address: address, jail, since, until
+                                 (end of ban or "permanent"), in the server's local time
+  ban IP [--jail JAIL]           ban an address; --jail is needed when there is more than one
+  unban IP [--jail JAIL]         lift a ban (in every jail without --jail)
+  unban --all                    lift every ban in every jail
+
+  JSON: status --json gives {"jails": [JAIL…]}, status JAIL --json one JAIL, where JAIL is
+    {"name", "failed": {"current", "total"}, "banned": {"current", "total", "addresses": [ip…]},
+     "files": [path…], "journal": "matches" or null (null for a jail that reads files)};
+  bans --json gives {"bans": [{"ip", "jail", "since", "until", "bantimeSec"}…]}, times as
+    "YYYY-mm-dd HH:MM:SS" in the server's local time, "until" null and bantimeSec -1 for a
+    permanent ban.
+
 Options:
   -c, --conf DIR   configuration directory (default: ${DEFAULT_BASEDIR}, or portcullis'
                    built-in configuration when that does not exist)
+  -s, --socket SOCK  the server's socket (default: "socket" in DIR/fail2ban.conf)
   -h, --help       print this help
   -V, --version    print the version
 
-The fail2ban work-alikes are separate programs: fail2ban-client (-d, --dp, -t, --str2sec,
--V, -h work now), fail2ban-regex (works fully) and fail2ban-server (help and version only,
-so far).
+Exit codes: 0 done, 64 usage (also an unknown jail or an invalid address), 69 the server is
+not running, 70 internal error, 77 no permission on the socket, 78 configuration errors.
+
+The fail2ban work-alikes are separate programs: fail2ban-client, fail2ban-regex (works fully)
+and fail2ban-server.
 `;
 
-/** What `portcullis` needs from the composition root: what its commands need (`regex` needs the most). */
-export type PortcullisEnv = RegexCommandEnv;
+/**
+ * What `portcullis` needs from the composition root: what its commands need (`regex` needs the
+ * most; the server commands need `daemon`: the socket transport and the server runner).
+ */
+export type PortcullisEnv = RegexCommandEnv & { readonly daemon?: DaemonEnv };
 
 function parseConfArgs(args: readonly string[]): { dir?: string; json: boolean; error?: string } {
   const out: { dir?: string; json: boolean; error?: string } = { json: false };
@@ -77,8 +108,15 @@ function runConfig(sub: string | undefined, args: readonly string[], io: CliIo, 
   return errors > 0 ? EX_CONFIG : 0;
 }
 
-/** Runs `portcullis ARGS`; returns the exit code. */
-export function runPortcullis(args: readonly string[], io: CliIo, env: PortcullisEnv): number {
+/**
+ * Runs `portcullis ARGS`; returns the exit code. The server commands answer asynchronously (a
+ * promise) and need `env.daemon`: the first signature is the composition root's. An environment
+ * typed without a `daemon` (the tests of the local commands) gets a plain number: there the server
+ * commands fail at once (70) — unless a `daemon` is present after all.
+ */
+export function runPortcullis(args: readonly string[], io: CliIo, env: PortcullisEnv & { readonly daemon: DaemonEnv }): number | Promise<number>;
+export function runPortcullis(args: readonly string[], io: CliIo, env: PortcullisEnv): number;
+export function runPortcullis(args: readonly string[], io: CliIo, env: PortcullisEnv): number | Promise<number> {
   const [cmd, sub, ...rest] = args;
   if (cmd === undefined || cmd === 'help' || cmd === '-h' || cmd === '--help') {
     io.stdout(HELP);
@@ -90,6 +128,11 @@ export function runPortcullis(args: readonly string[], io: CliIo, env: Portculli
   }
   if (cmd === 'config') return runConfig(sub, rest, io, env);
   if (cmd === 'regex') return runRegexCommand(args.slice(1), io, env);
+  if (DAEMON_COMMANDS.has(cmd)) {
+    if (env.daemon) return runDaemonCommand(cmd, args.slice(1), io, env.builtinConfigDir, env.daemon);
+    io.stderr(`portcullis: "${cmd}" cannot reach a server from here\n`);
+    return 70;
+  }
   io.stderr(`portcullis: unknown command "${cmd}"; see portcullis --help\n`);
   return EX_USAGE;
 }
