@@ -158,7 +158,8 @@ function clientEnv(io: CliIo): ClientEnv {
   return {
     transport: socketTransport,
     launcher: {
-      launch(argv, foreground) {
+      // argv[0] names the program (fail2ban's client passes the whole command line).
+      launch([, ...argv], foreground) {
         if (foreground) return runFail2banServerCli('fail2ban-server', argv, io, serverEnv(io)).then(() => undefined);
         const server = path.join(path.dirname(process.argv[1] ?? '.'), 'fail2ban-server');
         return new Promise((resolve, reject) => {

@@ -156,6 +156,11 @@ export class Server {
     this.store?.delJail(name);
   }
 
+  /** Takes a jail that failed to configure out of the server (stopped if it had started). */
+  async removeJail(name: string): Promise<void> {
+    if (this.jails.has(name)) await this.delJail(name);
+  }
+
   async stopJail(name: string): Promise<void> {
     this.jail(name);
     await this.delJail(name);

@@ -126,7 +126,7 @@ export class Transmitter {
       case 'server-stream': {
         this.quiet++;
         try {
-          for (const c of asList(cmd[1] ?? [])) await this.handle(asCommand(c));
+          await this.stream(asList(cmd[1] ?? []));
         } finally {
           this.quiet--;
         }
@@ -153,6 +153,32 @@ export class Transmitter {
         break;
     }
     throw new Error('Invalid command');
+  }
+
+  /**
+   * A configuration stream. fail2ban stops at the first failing command, leaving every later jail
+   * unstarted while the server looks healthy; here a command that fails for a jail takes only that
+   * jail out (removed, its remaining commands skipped, the error logged naming it) and the others
+   * go on. The first error is still raised at the end, so the client reports the failure (exit 255).
+   */
+  private async stream(commands: readonly unknown[]): Promise<void> {
+    const broken = new Set<string>();
+    let first: Error | undefined;
+    for (const c of commands) {
+      const command = asCommand(c);
+      const jail = jailOf(command);
+      if (jail !== undefined && broken.has(jail)) continue;
+      try {
+        await this.handle(command);
+      } catch (e) {
+        first ??= e instanceof Error ? e : new Error(String(e));
+        if (jail === undefined || !this.server.jails.has(jail)) throw e;
+        broken.add(jail);
+        this.server.env.log.log('fail2ban.transmitter', LEVEL.ERROR, `Jail '${jail}' is not started: ${e instanceof Error ? e.message : String(e)}`);
+        await this.server.removeJail(jail);
+      }
+    }
+    if (first !== undefined) throw first;
   }
 
   private quietOr(v: () => PyValue): PyValue {
@@ -464,6 +490,15 @@ export class Transmitter {
     }
     throw new Error('Invalid command (no get action or not yet implemented)');
   }
+}
+
+/** The jail a stream command configures (`add J`, `set J …`, `multi-set J …`, `start J`). */
+function jailOf(cmd: readonly PyValue[]): string | undefined {
+  const [verb, target, key] = cmd;
+  if (typeof target !== 'string') return undefined;
+  if (verb === 'add' || verb === 'start') return target;
+  if ((verb === 'set' || verb === 'multi-set') && typeof key === 'string') return target;
+  return undefined;
 }
 
 function asList(v: PyValue | undefined): string[] {
