@@ -12,6 +12,7 @@ import { PyDict, PyFloat } from '../../src/shared/pyvalue.js';
 import { LEVEL } from '../../src/system/log.js';
 import { MemoryLog } from '../../src/testing/memoryLog.js';
 import { PYTHON, NO_PYTHON, runPython } from '../helpers/python.js';
+import { PY_UNTAG, tagPy } from '../helpers/pytag.js';
 
 const skip = PYTHON === undefined ? NO_PYTHON : false;
 const NOW = 1_795_313_685;
@@ -26,35 +27,12 @@ function open(file: string, log = new MemoryLog(), now = NOW): BanStore {
 
 // ---- values tagged with their Python type (ints, floats, dict order cross intact) ----
 
-type Tagged = readonly [string, ...unknown[]];
-
-function tag(v: unknown): Tagged {
-  if (typeof v === 'string') return ['s', v];
-  if (typeof v === 'boolean') return ['b', v];
-  if (v === null) return ['n'];
-  if (typeof v === 'number') return Number.isInteger(v) ? ['i', String(v)] : ['f', String(v)];
-  if (v instanceof PyFloat) return ['f', String(v.value)];
-  if (Array.isArray(v)) return ['l', (v as unknown[]).map(tag)];
-  if (v instanceof PyDict) return ['d', v.entries.map(([k, x]) => [k, tag(x)])];
-  throw new Error(`cannot tag a ${typeof v}`);
-}
-
 /** The fail2ban side: fake jails as database.py expects them, tagged values, and the reads as JSON. */
 const PY_LIB = `
 from fail2ban.server.database import Fail2BanDb
 from fail2ban.server.ticket import BanTicket
 from fail2ban.server.mytime import MyTime
-def un(t):
-    k = t[0]
-    if k == 's': return t[1]
-    if k == 'i': return int(t[1])
-    if k == 'f': return float(t[1])
-    if k == 'b': return t[1]
-    if k == 'n': return None
-    if k == 'l': return [un(x) for x in t[1]]
-    if k == 'd': return {kk: un(v) for kk, v in t[1]}
-    raise ValueError(k)
-class Actions:
+${PY_UNTAG}class Actions:
     def __init__(self, bt): self.bt = bt
     def getBanTime(self): return self.bt
 class Jail:
@@ -246,7 +224,7 @@ function ban(ip: string, time: number, bantime: number | null, bancount: number,
   return { ip, time, bantime, bancount, data };
 }
 function tagBans(ops: readonly Op[]): Op[] {
-  return ops.map((op) => (op[0] === 'ban' ? ['ban', op[1], { ...(op[2] as object), data: tag((op[2] as { data: PyDict }).data) }] : op));
+  return ops.map((op) => (op[0] === 'ban' ? ['ban', op[1], { ...(op[2] as object), data: tagPy((op[2] as { data: PyDict }).data) }] : op));
 }
 
 const OPS: Op[] = [

@@ -4,42 +4,9 @@ import { dumpData, loadData, pyJsonDumps, pyJsonLoads, PyJsonSyntaxError } from 
 import { PyDict, PyFloat, PyTuple } from '../../src/shared/pyvalue.js';
 import { PYTHON, NO_PYTHON, runPython } from '../helpers/python.js';
 import { mulberry32 } from '../helpers/random.js';
+import { PY_UNTAG, tagPy } from '../helpers/pytag.js';
 
 const skip = PYTHON === undefined ? NO_PYTHON : false;
-
-/** Values tagged with their Python type, so that ints, floats, dict order and lone surrogates cross to Python intact. */
-type Tagged = readonly [string, ...unknown[]];
-
-function floatText(x: number): string {
-  if (Object.is(x, -0)) return '-0.0';
-  return String(x); // float('NaN'), float('Infinity'), float('1e-7') all parse
-}
-
-function tag(v: unknown): Tagged {
-  if (typeof v === 'string') return ['s', v];
-  if (typeof v === 'boolean') return ['b', v];
-  if (v === null) return ['n'];
-  if (typeof v === 'bigint') return ['i', v.toString()];
-  if (typeof v === 'number') return Number.isInteger(v) && !Object.is(v, -0) ? ['i', BigInt(v).toString()] : ['f', floatText(v)];
-  if (v instanceof PyFloat) return ['f', floatText(v.value)];
-  if (v instanceof PyTuple) return ['l', v.items.map(tag)];
-  if (Array.isArray(v)) return ['l', (v as unknown[]).map(tag)];
-  if (v instanceof PyDict) return ['d', v.entries.map(([k, x]) => [k, tag(x)])];
-  throw new Error(`cannot tag a ${typeof v}`);
-}
-
-const UNTAG = `
-def un(t):
-    k = t[0]
-    if k == 's': return t[1]
-    if k == 'i': return int(t[1])
-    if k == 'f': return float(t[1])
-    if k == 'b': return t[1]
-    if k == 'n': return None
-    if k == 'l': return [un(x) for x in t[1]]
-    if k == 'd': return {kk: un(v) for kk, v in t[1]}
-    raise ValueError(k)
-`;
 
 const CHARS = [
   'a', 'Z', ' ', '"', '\\', '/', '\n', '\r', '\t', '\b', '\f', '\x00', '\x01', '\x1f', '\x7f', '\x80', 'é', 'ß', '中', '\u2028',
@@ -90,8 +57,8 @@ function genValue(r: () => number, depth: number): unknown {
 
 function pythonDumps(values: readonly unknown[]): string[] {
   return runPython<string[]>(
-    UNTAG + "print(json.dumps([json.dumps(un(v), ensure_ascii=False).encode('utf-8', 'replace').hex() for v in DATA]))",
-    values.map(tag),
+    PY_UNTAG + "print(json.dumps([json.dumps(un(v), ensure_ascii=False).encode('utf-8', 'replace').hex() for v in DATA]))",
+    values.map(tagPy),
   );
 }
 
