@@ -133,7 +133,7 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
     verbose,
   };
 
-  if (background && !daemonChild) return detach(argv, opts, io, env, log);
+  if (background && !daemonChild) return detach(argv, opts, env, log);
 
   const overrides = new Map([...params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
   const read = (): readonly (readonly unknown[])[] | undefined => {
@@ -149,7 +149,7 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
 }
 
 /** `-b`: a detached copy runs the server (own session, cwd `/`, no terminal); we wait until it answers. */
-async function detach(argv: readonly string[], opts: ServerOptions, io: CliIo, env: ServerCliEnv, log: ClientLog): Promise<number> {
+async function detach(argv: readonly string[], opts: ServerOptions, env: ServerCliEnv, log: ClientLog): Promise<number> {
   if (existsSync(opts.socket) && !opts.force && (await env.ping(opts.socket, 500))) {
     log.error('Server already running');
     return 255;
@@ -174,6 +174,5 @@ async function detach(argv: readonly string[], opts: ServerOptions, io: CliIo, e
     await new Promise((r) => setTimeout(r, 50));
   }
   log.error('Could not start server: timeout waiting for the socket');
-  void io;
   return 255;
 }

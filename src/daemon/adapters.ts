@@ -221,7 +221,6 @@ export class JailIncrement implements JailBanIncrement {
   constructor(
     private readonly log: ServerLog,
     private readonly store: () => StorePort | undefined,
-    private readonly now: () => number,
   ) {
     this.options = new BanTimeIncrement(log, () => this.store() !== undefined);
   }
@@ -265,7 +264,6 @@ export class JailIncrement implements JailBanIncrement {
       const end = ticket.banTime === -1 ? 'permanent' : time2str(ticket.time + ticket.banTime);
       this.log.log('fail2ban.observer', LEVEL.NOTICE, `[${jail}] Increase Ban ${ticket.id.text} (${ticket.banCount} # ${seconds2str(ticket.banTime)} -> ${end})`);
     }
-    void this.now;
   }
 }
 

@@ -107,15 +107,6 @@ export class JailActions {
     this.kick();
   }
 
-  /** Waits until everything queued so far (bans, unbans) is done. */
-  async idle(): Promise<void> {
-    while (this.pending.length > 0 || this.pumping) {
-      await this.queue.drain();
-      await new Promise((r) => setImmediate(r));
-    }
-    await this.queue.drain();
-  }
-
   private kick(): void {
     if (!this.active || this.pumping || this.pending.length === 0) return;
     this.pumping = true;

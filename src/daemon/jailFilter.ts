@@ -40,12 +40,9 @@ export class JailFilter {
   logtimezone: string | undefined;
   logencoding = 'auto';
   idle = false;
-  /** Lines handed to the filter, failures found (for metrics). */
-  linesSeen = 0;
   private filter: Filter | undefined;
   /** Pending ignorecommand checks: later failures wait for earlier ones, so order is kept. */
   private chain: Promise<void> | undefined;
-  private chainLength = 0;
   private errors = 0;
 
   constructor(
@@ -141,7 +138,6 @@ export class JailFilter {
   }
 
   private processLine(f: Filter, line: string | TupleLine, date?: number): void {
-    this.linesSeen++;
     try {
       const failures = f.processLine(line, date);
       for (const fl of failures) {
@@ -162,37 +158,22 @@ export class JailFilter {
     }
   }
 
-  /** The ignore check, in order with earlier pending checks. */
+  /** The ignore check, in order: while an ignorecommand runs, later failures wait behind it. */
   private addTicket(ticket: Ticket): void {
     if (this.chain) {
-      this.chainTicket(ticket);
-      return;
+      this.chain = this.chain.then(async () => {
+        if (!(await this.ignore.check(ticket.id))) this.count(ticket);
+      });
+    } else {
+      const verdict = this.ignore.check(ticket.id);
+      if (verdict === false) this.count(ticket);
+      if (typeof verdict === 'boolean') return;
+      this.chain = verdict.then((ignored) => {
+        if (!ignored) this.count(ticket);
+      });
     }
-    const verdict = this.ignore.check(ticket.id);
-    if (verdict === true) return;
-    if (verdict === false) {
-      this.count(ticket);
-      return;
-    }
-    this.chainLength++;
-    this.chain = verdict.then((ignored) => {
-      if (!ignored) this.count(ticket);
-    });
-    this.settleChain();
-  }
-
-  private chainTicket(ticket: Ticket): void {
-    this.chainLength++;
-    this.chain = (this.chain as Promise<void>).then(async () => {
-      if (!(await this.ignore.check(ticket.id))) this.count(ticket);
-    });
-    this.settleChain();
-  }
-
-  private settleChain(): void {
     const mine = this.chain;
-    void mine?.finally(() => {
-      this.chainLength--;
+    void mine.finally(() => {
       if (this.chain === mine) this.chain = undefined;
     });
   }

@@ -102,7 +102,7 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
         return undefined;
       },
     },
-    increment: (_jail, srv) => new JailIncrement(log, () => srv.database, now),
+    increment: (_jail, srv) => new JailIncrement(log, () => srv.database),
   });
   const transmitter = new Transmitter(server);
 
