@@ -6,6 +6,7 @@
  * command goes through the injected runner (an exit status of 0 ignores, 1 does not, anything else
  * is an error that does not ignore).
  */
+import { extractOptions } from '../config/options.js';
 import { ipEquals, ipInNet, parseIp, type IpAddress } from '../shared/ip.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
 
@@ -160,17 +161,10 @@ export class IgnoreRules {
 /** `delignoreip` of an entry that is not in the list. */
 export class IgnoreListError extends Error {}
 
-/** Parses `key="<ip>", max-count=100, max-time=5m` (fail2ban's ignorecache option syntax). */
+/** Parses `key="<ip>", max-count=100, max-time=5m` as fail2ban does (`extractOptions("cache[" + value + "]")`). */
 export function parseIgnoreCache(text: string, seconds: (s: string) => number): CacheOptions | undefined {
   if (text.trim() === '') return undefined;
-  const opts = new Map<string, string>();
-  const re = /\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^,]*)\s*,?/gy;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null && m[0] !== '') {
-    let v = (m[2] ?? '').trim();
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    opts.set((m[1] ?? '').toLowerCase(), v);
-  }
+  const opts = new Map([...extractOptions(`cache[${text}]`).options].map(([k, v]) => [k.toLowerCase(), v] as const));
   return {
     key: opts.get('key') ?? '<ip>',
     maxCount: Number.parseInt(opts.get('max-count') ?? '100', 10),

@@ -43,7 +43,7 @@ export class Jail {
   constructor(
     readonly name: string,
     readonly backend: JailBackend,
-    readonly backendArgs: string,
+    readonly backendArgs: ReadonlyMap<string, string>,
     parts: JailParts,
     private readonly env: JailEnv,
   ) {

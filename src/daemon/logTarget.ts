@@ -14,6 +14,7 @@
  * priority per line via `--prio-prefix`). rsyslog then stores the same line as for fail2ban's
  * SysLogHandler. SYSTEMD-JOURNAL goes through `systemd-cat -t fail2ban --level-prefix=true`.
  */
+import { extractOptions, OptionSyntaxError } from '../config/options.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { PortcullisError } from '../shared/errors.js';
@@ -75,16 +76,14 @@ const FACILITIES = new Map<string, number>([
 ]);
 const SYSLOG_PRIORITY: Readonly<Record<string, number>> = { DEBUG: 7, INFO: 6, NOTICE: 5, WARNING: 4, ERROR: 3, CRITICAL: 2 };
 
-/** `extractOptions`: `NAME[k=v, k2="v 2"]` → name and options. */
+/** `NAME[k=v, k2="v 2"]` → name and options (fail2ban's `extractOptions`); a malformed target is all name. */
 export function splitTargetOptions(target: string): { name: string; options: Map<string, string> } {
-  const m = /^([^[]+)(?:\[(.*)\])?\s*$/s.exec(target);
-  const options = new Map<string, string>();
-  if (m === null) return { name: target, options };
-  const re = /\s*([\w\-.]+)=(?:"([^"]*)"|'([^']*)'|([^,\]]*))(?:,|\]\s*\[|$)/gy;
-  for (let o = re.exec(m[2] ?? ''); o !== null && o[0] !== ''; o = re.exec(m[2] ?? '')) {
-    options.set((o[1] ?? '').trim(), (o[2] ?? o[3] ?? o[4] ?? '').trim());
+  try {
+    return extractOptions(target);
+  } catch (e) {
+    if (e instanceof OptionSyntaxError) return { name: target, options: new Map() };
+    throw e;
   }
-  return { name: m[1] ?? target, options };
 }
 
 /** The record fields a `%(…)` format may use. */

@@ -35,7 +35,8 @@ export interface SourceFactory {
   ): FileSourcePort;
   journal(
     jail: string,
-    backendArgs: string,
+    /** The backend's options (`systemd[journalflags=1]` → journalflags → 1). */
+    backendArgs: ReadonlyMap<string, string>,
     matches: () => ReadonlyArray<readonly string[]>,
     findtime: () => number,
     onEntries: (entries: ReadonlyArray<{ readonly line: TupleLine; readonly time: number }>, inOperation: boolean) => void,

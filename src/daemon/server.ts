@@ -6,6 +6,7 @@
  */
 import { idKey } from '../counter/ticket.js';
 import type { FilterEnv } from '../filter/filter.js';
+import { extractOptions } from '../config/options.js';
 import { parseIp } from '../shared/ip.js';
 import { PyDict, PyTuple, type PyValue } from '../shared/pyvalue.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
@@ -100,7 +101,7 @@ export class Server {
   /** Stops of replaced jails, awaited before their replacements start. */
   private pendingStops: Promise<void>[] = [];
 
-  private createJail(name: string, backend: JailBackend, args: string): Jail {
+  private createJail(name: string, backend: JailBackend, args: ReadonlyMap<string, string>): Jail {
     const env = this.env;
     env.log.log('fail2ban.jail', LEVEL.INFO, `Creating new jail '${name}'`);
     const ignore = new IgnoreRules(name, { ...env.ignoreEnv, log: env.log, now: env.now });
@@ -280,13 +281,12 @@ export class Server {
 /** Python's ValueError (its text goes to the client as is). */
 export class ValueError extends Error {}
 
-function splitBackend(backend: string): [JailBackend, string] {
-  const m = /^([^[\s]+)\s*(?:\[(.*)\])?\s*$/s.exec(backend);
-  const kind = (m?.[1] ?? backend).toLowerCase();
-  const args = m?.[2] ?? '';
-  if (kind === 'systemd') return ['systemd', args];
-  if (kind === 'polling' || kind === 'pyinotify' || kind === 'auto') return [kind, args];
-  if (kind === 'gamin') return ['polling', args];
+function splitBackend(backend: string): [JailBackend, ReadonlyMap<string, string>] {
+  const { name, options } = extractOptions(backend);
+  const kind = name.trim().toLowerCase();
+  if (kind === 'systemd') return ['systemd', options];
+  if (kind === 'polling' || kind === 'pyinotify' || kind === 'auto') return [kind, options];
+  if (kind === 'gamin') return ['polling', options];
   throw new Error(`Unknown backend ${backend}. Must be among ['pyinotify', 'gamin', 'polling', 'systemd'] or 'auto'`);
 }
 

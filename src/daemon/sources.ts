@@ -65,14 +65,12 @@ class JailJournal implements JournalSourcePort {
   }
 }
 
-/** `journalflags=1, journalpath=/x` → the journal options. */
-export function parseJournalArgs(args: string): JournalOptions {
-  const out: Record<string, string | number> = {};
-  for (const m of args.matchAll(/\s*([\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^,]*)\s*(?:,|$)/g)) {
-    const key = (m[1] ?? '').toLowerCase();
-    let v = (m[2] ?? '').trim();
-    if (/^(["']).*\1$/s.test(v)) v = v.slice(1, -1);
-    if (key === 'journalflags') out[key] = Number.parseInt(v, 10);
+/** The systemd backend's options (`systemd[journalflags=1, journalpath=/x]`) as the journal reader takes them. */
+export function parseJournalArgs(args: ReadonlyMap<string, string>): JournalOptions {
+  const out: { -readonly [K in keyof JournalOptions]: JournalOptions[K] } = {};
+  for (const [k, v] of args) {
+    const key = k.toLowerCase();
+    if (key === 'journalflags') out.journalflags = Number.parseInt(v, 10);
     else if (key === 'journalpath' || key === 'journalfiles' || key === 'namespace') out[key] = v;
   }
   return out;
