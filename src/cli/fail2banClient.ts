@@ -17,7 +17,7 @@ import { getopt, GetoptError, type ParsedOption } from './getopt.js';
 import type { CliIo } from './io.js';
 
 const SHORT = 'hc:s:p:xfbdtviqV';
-const LONG = ['loglevel=', 'logtarget=', 'syslogsocket=', 'test', 'async', 'conf=', 'pidfile=', 'pname=', 'socket=', 'timeout=', 'str2sec=', 'help', 'version', 'dp', 'dump-pretty'];
+const LONG: readonly string[] = ['loglevel=', 'logtarget=', 'syslogsocket=', 'test', 'async', 'conf=', 'pidfile=', 'pname=', 'socket=', 'timeout=', 'str2sec=', 'help', 'version', 'dp', 'dump-pretty'];
 const CONFIG_PARAMS = ['socket', 'pidfile', 'logtarget', 'loglevel', 'syslogsocket'] as const;
 export const EXIT_FAILURE = 255;
 
@@ -138,6 +138,20 @@ function failInit(log: ClientLog): number {
   return EXIT_FAILURE;
 }
 
+/**
+ * fail2ban's common command line (client and server share fail2bancmdline.py): the options and
+ * the rest, or — for an unknown option — the usage printed, the failure logged and exit 255.
+ */
+export function parseCommandLine(prog: string, argv: readonly string[], io: CliIo, log: ClientLog): ReturnType<typeof getopt> | { exit: number } {
+  try {
+    return getopt(argv, SHORT, LONG);
+  } catch (e) {
+    if (!(e instanceof GetoptError)) throw e;
+    io.stdout(fail2banUsage(prog));
+    return { exit: failInit(log) };
+  }
+}
+
 /** The settings the command flows need, from the options and fail2ban.conf. */
 function clientSettings(conf: ClientConf): ClientSettings {
   const param = (name: string): string => {
@@ -161,14 +175,8 @@ function clientSettings(conf: ClientConf): ClientSettings {
 /** Runs `fail2ban-client ARGS`; returns the exit code. `env` carries the socket, the server launcher and `-i`'s input. */
 export async function runFail2banClient(prog: string, argv: readonly string[], io: CliIo, env: ClientEnv): Promise<number> {
   const log = new ClientLog(io);
-  let parsed;
-  try {
-    parsed = getopt(argv, SHORT, LONG);
-  } catch (e) {
-    if (!(e instanceof GetoptError)) throw e;
-    io.stdout(fail2banUsage(prog));
-    return failInit(log);
-  }
+  const parsed = parseCommandLine(prog, argv, io, log);
+  if ('exit' in parsed) return parsed.exit;
   let outcome: OptionsOutcome;
   try {
     outcome = applyOptions(prog, parsed.opts, io);

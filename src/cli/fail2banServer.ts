@@ -15,11 +15,8 @@ import { PortcullisError } from '../shared/errors.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { fail2banUsage } from './clientHelp.js';
 import { ClientLog } from './clientLog.js';
-import { getopt, GetoptError } from './getopt.js';
+import { parseCommandLine } from './fail2banClient.js';
 import type { CliIo } from './io.js';
-
-const SHORT = 'hc:s:p:xfbdtviqV';
-const LONG = ['loglevel=', 'logtarget=', 'syslogsocket=', 'test', 'async', 'conf=', 'pidfile=', 'pname=', 'socket=', 'timeout=', 'str2sec=', 'help', 'version', 'dp', 'dump-pretty'];
 
 /** What the server process needs: everything the options and fail2ban.conf decide. */
 export interface ServerOptions {
@@ -62,15 +59,8 @@ const DAEMON_ENV = 'PORTCULLIS_SERVER_DAEMON';
 
 export async function runFail2banServerCli(prog: string, argv: readonly string[], io: CliIo, env: ServerCliEnv): Promise<number> {
   const log = new ClientLog(io);
-  let parsed;
-  try {
-    parsed = getopt(argv, SHORT, LONG);
-  } catch (e) {
-    if (!(e instanceof GetoptError)) throw e;
-    io.stdout(fail2banUsage(prog));
-    log.error('Init of command line failed');
-    return 255;
-  }
+  const parsed = parseCommandLine(prog, argv, io, log);
+  if ('exit' in parsed) return parsed.exit;
   let basedir = DEFAULT_BASEDIR;
   let background = true;
   let force = false;
