@@ -14,26 +14,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodePickle, encodePickle } from '../../src/control/pickle.js';
 import { PyException, PyTuple, type PyValue } from '../../src/shared/pyvalue.js';
 import { appendLines, failLine, readIf, recordedBans, serverLog, statusNumber, writeTree } from '../helpers/daemonTree.js';
 import { needOracle } from '../helpers/oracle.js';
-import { runClient, startServer, waitFor, type RunningServer, type Side } from '../helpers/servers.js';
+import { cleanup, runClient, startServer, waitFor, type RunningServer, type Side, tempDir } from '../helpers/servers.js';
 
 const END = Buffer.from('<F2B_END_COMMAND>', 'latin1');
 
-function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-function cleanup(t: { after(fn: () => Promise<void> | void): void }, dir: string, servers: RunningServer[]): void {
-  t.after(async () => {
-    for (const s of servers) await s.stop().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 const alive = (s: RunningServer): boolean => s.child.exitCode === null && s.child.signalCode === null && s.client(['ping']).stdout.includes('pong');
 

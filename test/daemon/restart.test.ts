@@ -14,24 +14,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { appendLines, failLine, loggedBans, recordedBans, serverLog, sqliteRows, statusNumber, writeTree } from '../helpers/daemonTree.js';
-import { sleep, startServer, waitFor, type RunningServer } from '../helpers/servers.js';
+import { cleanup, sleep, startServer, waitFor, type RunningServer, tempDir } from '../helpers/servers.js';
 
 const BACKENDS = ['pyinotify', 'polling'] as const;
 
-function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-}
-
-/** Servers started by a test are stopped (or killed) at its end, and the directory removed. */
-function cleanup(t: { after(fn: () => Promise<void> | void): void }, dir: string, servers: RunningServer[]): void {
-  t.after(async () => {
-    for (const s of servers) await s.stop().catch(() => undefined);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-}
 
 const status = (s: RunningServer, jail: string): string => s.client(['status', jail]).stdout;
 

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT, type RunResult } from './oracle.js';
 
@@ -87,4 +88,16 @@ export function logTime(ms = Date.now()): string {
   const d = new Date(ms);
   const p = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Servers started by a test are stopped (or killed) at its end, and the directory removed. */
+export function cleanup(t: { after(fn: () => Promise<void> | void): void }, dir: string, servers: RunningServer[]): void {
+  t.after(async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 }
