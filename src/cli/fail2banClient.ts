@@ -8,7 +8,7 @@ import { EARLY_OPTIONS, logLevelValue } from '../config/readers/fail2ban.js';
 import { str2seconds } from '../shared/duration.js';
 import { PortcullisError } from '../shared/errors.js';
 import { pyPformat } from '../shared/pprint.js';
-import { PyFloat, pyRepr, pyStr } from '../shared/pyvalue.js';
+import { pyNumber, pyRepr, pyStr } from '../shared/pyvalue.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { fail2banUsage } from './clientHelp.js';
 import { runClientCommand, type ClientEnv, type ClientSettings } from './clientFlow.js';
@@ -73,8 +73,7 @@ function applyOptions(prog: string, opts: readonly ParsedOption[], io: CliIo): O
       io.stdout((o === '-V' ? FAIL2BAN_VERSION : `Fail2Ban v${FAIL2BAN_VERSION}`) + '\n');
       return { exit: 0 };
     } else if (o === '--timeout') {
-      const t = str2seconds(v);
-      conf.timeoutSec = t instanceof PyFloat ? t.value : Number(t);
+      conf.timeoutSec = pyNumber(str2seconds(v));
     } else if (o === '--async') continue;
     else if (o.startsWith('--')) conf.params.set(o.slice(2), v);
   }

@@ -9,7 +9,7 @@ import { CommandAction, PythonActionError, type ActionEnv, type BanEpoch } from 
 import { BanTimeIncrement } from '../ban/banTimeIncrement.js';
 import type { Ticket } from '../counter/ticket.js';
 import { isIpAddress } from '../shared/ip.js';
-import { PyFloat, type PyValue } from '../shared/pyvalue.js';
+import { PyFloat, pyNumber, type PyValue } from '../shared/pyvalue.js';
 import { seconds2str, time2str } from '../shared/timefmt.js';
 import { BanStore } from '../store/banStore.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
@@ -231,7 +231,7 @@ export class JailIncrement implements JailBanIncrement {
 
   get maxTime(): number | null {
     const v = this.options.get('maxtime');
-    return typeof v === 'number' ? v : v instanceof PyFloat ? v.value : null;
+    return typeof v === 'number' || typeof v === 'bigint' || v instanceof PyFloat ? pyNumber(v) : null;
   }
 
   setOption(opt: string, value: string): void {
@@ -253,7 +253,7 @@ export class JailIncrement implements JailBanIncrement {
     let bantime = btime;
     if (banCount > 0) {
       const v = this.options.evformula(btime, banCount);
-      bantime = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : v.value;
+      bantime = pyNumber(v);
     }
     const old = btime;
     ticket.banTime = Math.trunc(bantime);

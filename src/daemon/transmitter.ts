@@ -5,7 +5,7 @@
  * ours print the same text. Inside `server-stream` and `reload` setters are quiet (return None).
  */
 import { str2seconds } from '../shared/duration.js';
-import { PyException, PyFloat, PyTuple, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
+import { PyException, PyTuple, pyNumber, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
 import { banWithTimeLine } from '../shared/timefmt.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { LEVEL } from '../system/log.js';
@@ -30,9 +30,7 @@ function intArg(cmd: readonly PyValue[], i: number): number {
 }
 
 function seconds(text: string): number {
-  const v = str2seconds(text);
-  const n = typeof v === 'bigint' ? Number(v) : v instanceof PyFloat ? v.value : v;
-  return Math.trunc(n);
+  return Math.trunc(pyNumber(str2seconds(text)));
 }
 
 function asBool(v: string): boolean {

@@ -5,7 +5,8 @@
  * safe arithmetic evaluator (numbers, + - * / // % **, parentheses) with Python's error texts.
  */
 import { PortcullisError } from './errors.js';
-import { PyFloat } from './pyvalue.js';
+import type { PyFloat} from './pyvalue.js';
+import { pyNumber } from './pyvalue.js';
 import { evaluateArithmetic } from './arith.js';
 
 const UNIT_RULES: ReadonlyArray<readonly [RegExp, string]> = [
@@ -46,7 +47,7 @@ export function str2seconds(text: string): number | bigint | PyFloat {
 export function parseDurationSeconds(text: string): number | undefined {
   try {
     const v = str2seconds(text);
-    return v instanceof PyFloat ? v.value : Number(v);
+    return pyNumber(v);
   } catch {
     return undefined;
   }

@@ -96,6 +96,11 @@ export function pyRepr(value: PyValue): string {
   return '[' + value.map(pyRepr).join(', ') + ']';
 }
 
+/** A Python number (int, big int, bool or float) as a JavaScript number. */
+export function pyNumber(v: number | bigint | boolean | PyFloat): number {
+  return v instanceof PyFloat ? v.value : Number(v);
+}
+
 /** Python's `str(value)`: strings as they are, everything else as its repr. */
 export function pyStr(value: PyValue): string {
   if (typeof value === 'string') return value;
