@@ -7,7 +7,7 @@
  * is an error that does not ignore).
  */
 import { extractOptions } from '../config/options.js';
-import { ipEquals, ipInNet, parseIp, type IpAddress } from '../shared/ip.js';
+import { ipEquals, ipInNet, parseIp, rawAddress, type IpAddress } from '../shared/ip.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
 
 /** What the rules need from outside. */
@@ -43,6 +43,7 @@ export class IgnoreRules {
   private readonly singles = new Map<string, Entry>();
   private readonly others: Entry[] = [];
   private cache: { opts: CacheOptions; values: Map<string, { v: boolean; until: number }> } | undefined;
+  private readonly files = new Map<string, { entries: readonly IpAddress[]; readAt: number }>();
 
   constructor(
     private readonly jail: string,
@@ -52,7 +53,7 @@ export class IgnoreRules {
   /** `addignoreip`: duplicates are skipped (logged at MSG), '' is ignored. */
   add(text: string): void {
     if (text === '') return;
-    const ip = parseIp(text);
+    const ip = entryId(text);
     if (this.singles.has(ip.text) || this.others.some((e) => ipEquals(e.ip, ip) && e.ip.text === ip.text)) {
       this.env.log.log('fail2ban.filter', LEVEL.MSG, `  Ignore duplicate '${ip.text}' ('${text}'), already in ignore list`);
       return;
@@ -64,7 +65,7 @@ export class IgnoreRules {
 
   /** `delignoreip`: removes one entry (a ValueError-like error when absent, as fail2ban's list.remove). */
   remove(text: string): void {
-    const ip = parseIp(text);
+    const ip = entryId(text);
     if (this.singles.delete(ip.text)) return;
     const i = this.others.findIndex((e) => e.ip.text === ip.text);
     if (i < 0) throw new IgnoreListError(`list.remove(x): x not in list`);
@@ -135,13 +136,8 @@ export class IgnoreRules {
   private inEntry(id: IpAddress, e: Entry): string | undefined {
     if (e.ip.family !== undefined) return ipInNet(id, e.ip) ? 'ip' : undefined;
     if (e.text.startsWith('file:')) {
-      const body = this.env.readList(e.text.slice(5));
-      if (body === undefined) return undefined;
-      for (const raw of body.split('\n')) {
-        const t = raw.replace(/#.*/, '').trim();
-        if (t === '') continue;
-        const net = parseIp(t);
-        if (net.family !== undefined ? ipInNet(id, net) : this.env.resolve(t).some((a) => ipEquals(a, id))) return 'ip-set';
+      for (const net of this.fileList(e.text.slice(5))) {
+        if (net.family !== undefined ? ipInNet(id, net) : this.env.resolve(net.text).some((a) => ipEquals(a, id))) return 'ip-set';
       }
       return undefined;
     }
@@ -153,9 +149,31 @@ export class IgnoreRules {
     return ips.some((a) => ipEquals(a, id)) ? 'dns' : undefined;
   }
 
+  /**
+   * A `file:` list, parsed, read again at most once a second (as fail2ban's file sets): a check
+   * per failure must not read and parse the file every time.
+   */
+  private fileList(path: string): readonly IpAddress[] {
+    const now = this.env.now();
+    const hit = this.files.get(path);
+    if (hit && now - hit.readAt < 1) return hit.entries;
+    const entries: IpAddress[] = [];
+    for (const raw of this.env.readList(path)?.split('\n') ?? []) {
+      const t = raw.replace(/#.*/, '').trim();
+      if (t !== '') entries.push(parseIp(t));
+    }
+    this.files.set(path, { entries, readAt: now });
+    return entries;
+  }
+
   private logIgnore(id: IpAddress, source: string): void {
     this.env.log.log('fail2ban.filter', LEVEL.INFO, `[${this.jail}] Ignore ${id.text} by ${source}`);
   }
+}
+
+/** What an ignoreip entry stands for; `file:/path` names a list, not an address (its `/` is no prefix length). */
+function entryId(text: string): IpAddress {
+  return text.startsWith('file:') ? rawAddress(text) : parseIp(text);
 }
 
 /** `delignoreip` of an entry that is not in the list. */
