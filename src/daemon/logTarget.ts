@@ -13,26 +13,21 @@
  * `logger` puts its own `TAG[PID]:` header on every line: tag = `fail2ban.actions`, id = our pid,
  * priority per line via `--prio-prefix`). rsyslog then stores the same line as for fail2ban's
  * SysLogHandler. SYSTEMD-JOURNAL goes through `systemd-cat -t fail2ban --level-prefix=true`.
+ *
+ * This file owns `ServerLogger` (level, target switching, flushlogs); the parts: logFormat
+ * (levels, formats), logSinks (stream, file), logChildSinks (syslog, journal).
  */
 import { extractOptions, OptionSyntaxError } from '../config/options.js';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
-import { PortcullisError } from '../shared/errors.js';
+import { existsSync, statSync } from 'node:fs';
 import { formatLogTime } from '../shared/logline.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
+import { FACILITIES, JournalSink, SyslogSink } from './logChildSinks.js';
+import { formatRecord, levelName, str2LogLevel, verbosityFormat } from './logFormat.js';
+import { FileSink, Failures, StreamSink, type Sink, type TextSink } from './logSinks.js';
 
-/** A level fail2ban's `str2LogLevel` refuses; the message is fail2ban's. */
-export class LogLevelError extends PortcullisError {
-  constructor(value: string) {
-    super('E_LOGLEVEL', `Invalid log level '${value}'`);
-  }
-}
-
-/** Where plain text goes (process.stdout / process.stderr in the daemon, buffers in tests). */
-export interface TextSink {
-  write(text: string): unknown;
-}
+export { LogLevelError, formatRecord, levelName, str2LogLevel, verbosityFormat } from './logFormat.js';
+export type { TextSink } from './logSinks.js';
 
 export interface ServerLoggerOptions {
   readonly pid: number;
@@ -49,33 +44,6 @@ export interface ServerLoggerOptions {
   readonly journalSocket?: string;
 }
 
-const LEVEL_NAMES = new Map<number, string>([
-  [50, 'CRITICAL'], [40, 'ERROR'], [30, 'WARNING'], [25, 'NOTICE'], [20, 'INFO'], [18, 'MSG'], [10, 'DEBUG'], [7, 'TRACE'], [5, 'HEAVY'], [0, 'NOTSET'],
-]);
-const LEVEL_WORDS = new Map<string, number>([...Object.entries(LEVEL), ['WARN', 30], ['FATAL', 50], ['NOTSET', 0]]);
-
-/** Python logging's level name as fail2ban sets them up (`#15-Lev.` for unnamed levels below 50). */
-export function levelName(level: number): string {
-  return LEVEL_NAMES.get(level) ?? (level > 0 && level < 50 ? `#${String(level).padStart(2, '0')}-Lev.` : `Level ${level}`);
-}
-
-/** fail2ban's `str2LogLevel`: digits as a number, else a level name (any case). Throws LogLevelError. */
-export function str2LogLevel(value: string): number {
-  if (/^\d+$/.test(value)) return Number(value);
-  const level = LEVEL_WORDS.get(value.toUpperCase());
-  if (level === undefined) throw new LogLevelError(value);
-  return level;
-}
-
-const FACILITIES = new Map<string, number>([
-  ['KERN', 0], ['USER', 1], ['MAIL', 2], ['DAEMON', 3], ['AUTH', 4], ['SYSLOG', 5], ['LPR', 6], ['NEWS', 7], ['UUCP', 8],
-  ['CRON', 9], ['AUTHPRIV', 10], ['FTP', 11], ['NTP', 12], ['SECURITY', 13], ['CONSOLE', 14], ['SOLARIS_CRON', 15],
-  ...Array.from({ length: 8 }, (_v, i) => [`LOCAL${i}`, 16 + i] as [string, number]),
-  // SysLogHandler's priority constants are LOG_* attributes too, so fail2ban accepts them as facilities.
-  ['EMERG', 0], ['ALERT', 1], ['CRIT', 2], ['ERR', 3], ['WARNING', 4], ['NOTICE', 5], ['INFO', 6], ['DEBUG', 7],
-]);
-const SYSLOG_PRIORITY: Readonly<Record<string, number>> = { DEBUG: 7, INFO: 6, NOTICE: 5, WARNING: 4, ERROR: 3, CRITICAL: 2 };
-
 /** `NAME[k=v, k2="v 2"]` → name and options (fail2ban's `extractOptions`); a malformed target is all name. */
 export function splitTargetOptions(target: string): { name: string; options: Map<string, string> } {
   try {
@@ -86,247 +54,7 @@ export function splitTargetOptions(target: string): { name: string; options: Map
   }
 }
 
-/** The record fields a `%(…)` format may use. */
-interface LogRecordFields {
-  readonly [key: string]: string | number;
-}
-
-/** Python's `%`-style record formatting: `%(name)-24s`, `%(process)d`, `%(thread)X`, `%(levelname)-5.5s`. */
-export function formatRecord(fmt: string, rec: LogRecordFields): string {
-  return fmt.replace(/%\((\w+)\)(-?)(\d*)(?:\.(\d+))?([sdX])|%%/g, (all, key: string | undefined, left: string, width: string, prec: string | undefined, conv: string) => {
-    if (all === '%%') return '%';
-    const v = rec[key ?? ''] ?? '';
-    let text = conv === 'd' ? String(Math.trunc(Number(v))) : conv === 'X' ? Number(v).toString(16).toUpperCase() : String(v);
-    if (prec !== undefined && conv === 's') text = text.slice(0, Number(prec));
-    const w = Number(width || '0');
-    return left === '-' ? text.padEnd(w) : text.padStart(w);
-  });
-}
-
-/** fail2ban's `getVerbosityFormat`. */
-export function verbosityFormat(verbosity: number, addtime: boolean, padding: boolean): string {
-  let fmt = ' %(message)s';
-  if (verbosity > 1) {
-    if (verbosity > 3) fmt = ' | %(module)15.15s-%(levelno)-2d: %(funcName)-20.20s |' + fmt;
-    if (verbosity > 2) fmt = ' +%(relativeCreated)5d %(thread)X %(name)-25.25s %(levelname)-5.5s' + fmt;
-    else {
-      fmt = ' %(thread)X %(levelname)-5.5s' + fmt;
-      if (addtime) fmt = ' %(asctime)-15s' + fmt;
-    }
-  } else {
-    fmt = '%(name)-24s[%(process)d]: %(levelname)-7s' + fmt;
-    if (addtime) fmt = '%(asctime)s ' + fmt;
-  }
-  return padding ? fmt : fmt.replace(/(?<=\))-?\d+(?:\.\d+)?s/g, 's');
-}
-
 const asBool = (v: string): boolean => ['1', 'on', 'true', 'yes'].includes(v.toLowerCase());
-
-/** One open target. `write` gets a formatted line without newline. */
-interface Sink {
-  write(line: string, level: number, name: string): void;
-  flush(): void;
-  /** Close and reopen (files); false if the target has nothing to reopen. */
-  reopen(): boolean;
-  close(): void;
-}
-
-/** Counts what could not be written, never throws. */
-class Failures {
-  dropped = 0;
-  lastError: Error | undefined;
-
-  record(err: unknown, lines: number): void {
-    this.dropped += lines;
-    this.lastError = err instanceof Error ? err : new Error(String(err));
-  }
-}
-
-/** Lines collected during one event-loop turn, written together right after it. */
-class Batcher {
-  private pending: string[] = [];
-  private scheduled = false;
-
-  constructor(private readonly emit: (text: string, lines: number) => void) {}
-
-  push(line: string): void {
-    this.pending.push(line + '\n');
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  flush(): void {
-    this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const lines = this.pending;
-    this.pending = [];
-    this.emit(lines.join(''), lines.length);
-  }
-}
-
-class StreamSink implements Sink {
-  private readonly batch: Batcher;
-  constructor(stream: TextSink, failures: Failures) {
-    this.batch = new Batcher((text, n) => {
-      try {
-        stream.write(text);
-      } catch (e) {
-        failures.record(e, n);
-      }
-    });
-  }
-  write(line: string): void {
-    this.batch.push(line);
-  }
-  flush(): void {
-    this.batch.flush();
-  }
-  reopen(): boolean {
-    this.flush();
-    return false;
-  }
-  close(): void {
-    this.flush();
-  }
-}
-
-class FileSink implements Sink {
-  private fd: number | undefined;
-  private readonly batch: Batcher;
-
-  constructor(
-    private readonly path: string,
-    private readonly failures: Failures,
-  ) {
-    this.fd = openSync(path, 'a', 0o600);
-    this.batch = new Batcher((text, n) => this.emit(text, n));
-  }
-
-  private emit(text: string, lines: number): void {
-    try {
-      this.fd ??= openSync(this.path, 'a', 0o600);
-      const buf = Buffer.from(text, 'utf8');
-      for (let off = 0; off < buf.length; ) off += writeSync(this.fd, buf, off);
-    } catch (e) {
-      this.failures.record(e, lines);
-    }
-  }
-
-  write(line: string): void {
-    this.batch.push(line);
-  }
-  flush(): void {
-    this.batch.flush();
-  }
-  reopen(): boolean {
-    this.flush();
-    this.closeFd();
-    try {
-      this.fd = openSync(this.path, 'a', 0o600);
-    } catch (e) {
-      // Retried on the next write; until then lines are counted as dropped.
-      this.failures.record(e, 0);
-    }
-    return true;
-  }
-  close(): void {
-    this.flush();
-    this.closeFd();
-  }
-  private closeFd(): void {
-    if (this.fd === undefined) return;
-    try {
-      closeSync(this.fd);
-    } catch (e) {
-      this.failures.record(e, 0);
-    }
-    this.fd = undefined;
-  }
-}
-
-/** Children fed one line at a time; a child that dies or cannot be started costs its lines, nothing more. */
-class ChildLines {
-  private child: ChildProcess | undefined;
-  constructor(
-    private readonly command: string,
-    private readonly args: readonly string[],
-    private readonly failures: Failures,
-  ) {}
-
-  write(text: string): void {
-    try {
-      if (this.child?.stdin?.writable !== true) this.child = this.start();
-      this.child.stdin?.write(text);
-    } catch (e) {
-      this.failures.record(e, 1);
-    }
-  }
-
-  private start(): ChildProcess {
-    const child = spawn(this.command, this.args, { stdio: ['pipe', 'ignore', 'ignore'] });
-    child.on('error', (e) => this.failures.record(e, 1));
-    child.stdin?.on('error', (e) => this.failures.record(e, 1));
-    child.unref();
-    (child.stdin as { unref?: () => void } | null)?.unref?.();
-    return child;
-  }
-
-  close(): void {
-    this.child?.stdin?.end();
-    this.child = undefined;
-  }
-}
-
-class SyslogSink implements Sink {
-  private readonly children = new Map<string, ChildLines>();
-  constructor(
-    private readonly socket: string,
-    private readonly facility: number,
-    private readonly command: string,
-    private readonly failures: Failures,
-  ) {}
-
-  write(line: string, level: number): void {
-    const prio = (this.facility << 3) | (SYSLOG_PRIORITY[levelName(level)] ?? 4);
-    // `logger` writes `<PRI>TIME TAG[ID]: MSG`; fail2ban's `name[pid]: ` header becomes TAG[ID].
-    const head = /^([^\s[\]]+)\[(\d+)\]: /.exec(line);
-    const tag = head?.[1] ?? 'fail2ban';
-    const key = head === null ? tag : `${tag}[${head[2]}]`;
-    let child = this.children.get(key);
-    if (child === undefined) {
-      const args = ['--socket', this.socket, '--socket-errors=off', '--prio-prefix', '--tag', tag, ...(head === null ? [] : [`--id=${head[2]}`])];
-      child = new ChildLines(this.command, args, this.failures);
-      this.children.set(key, child);
-    }
-    child.write(`<${prio}>${head === null ? line : line.slice(head[0].length)}`.replace(/\n/g, ' ') + '\n');
-  }
-  flush(): void {}
-  reopen(): boolean {
-    return false;
-  }
-  close(): void {
-    for (const c of this.children.values()) c.close();
-    this.children.clear();
-  }
-}
-
-class JournalSink implements Sink {
-  private readonly child: ChildLines;
-  constructor(command: string, failures: Failures) {
-    this.child = new ChildLines(command, ['-t', 'fail2ban', '--level-prefix=true'], failures);
-  }
-  write(line: string, level: number): void {
-    this.child.write(`<${SYSLOG_PRIORITY[levelName(level)] ?? 4}>${line.replace(/\n/g, ' ')}\n`);
-  }
-  flush(): void {}
-  reopen(): boolean {
-    return false;
-  }
-  close(): void {
-    this.child.close();
-  }
-}
 
 const RESERVED = ['STDOUT', 'STDERR', 'SYSOUT', 'SYSLOG', 'SYSTEMD-JOURNAL'];
 
