@@ -3,19 +3,36 @@
 # (`npm run check`). Debian packages: fail2ban (the side-by-side oracle) with python3-systemd (its
 # journal reader), rsyslog (the SYSLOG log target is checked against a real rsyslogd),
 # systemd-journal-remote (writes real journal files for the journal backend's tests), nftables and
-# iproute2 (the firewall test runs nft in a private network namespace), and a C++ tool chain for
-# better-sqlite3, which is compiled from source on Node 20.
+# iproute2 (the firewall test runs nft in a private network namespace), openssh-server and sshpass
+# (the end-to-end scenario bans a real sshd's attacker), and a C++ tool chain for better-sqlite3,
+# which is compiled from source on Node 20. openssh-server is installed with service starts
+# forbidden (policy-rc.d), so that no sshd is left listening on the host: the test starts its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(fail2ban python3-systemd rsyslog systemd-journal-remote nftables iproute2 g++ make python3)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+PACKAGES=(fail2ban python3-systemd rsyslog systemd-journal-remote nftables iproute2 sshpass g++ make python3)
+QUIET_PACKAGES=(openssh-server)
+missing_of() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+export DEBIAN_FRONTEND=noninteractive
+mapfile -t missing < <(missing_of "${PACKAGES[@]}")
+mapfile -t quiet < <(missing_of "${QUIET_PACKAGES[@]}")
+if [ "${#missing[@]}" -gt 0 ] || [ "${#quiet[@]}" -gt 0 ]; then apt-get update -qq; fi
+if [ "${#missing[@]}" -gt 0 ]; then apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; fi
+if [ "${#quiet[@]}" -gt 0 ]; then
+  policy=/usr/sbin/policy-rc.d
+  if [ -e "$policy" ]; then
+    apt-get install -y -qq --no-install-recommends "${quiet[@]}" >/dev/null
+  else
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+    trap 'rm -f "$policy"' EXIT
+    apt-get install -y -qq --no-install-recommends "${quiet[@]}" >/dev/null
+    rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 npm ci --no-audit --no-fund
 npm run check
