@@ -156,6 +156,13 @@ export class CommandAction {
     this.env.log.log('fail2ban.CommandAction', LEVEL.DEBUG, `  Set ${key} = ${v instanceof PyFloat ? pyReprFloat(v.value) : pyRepr(v)}`);
   }
 
+  /** `clearAllParams` (a reload keeps the action): the commands and timeout back to their defaults, to be set again by the stream. */
+  clearAllParams(): void {
+    this.props.set('timeout', 60);
+    for (const c of DEFAULT_COMMANDS) this.props.set(c, '');
+    this.invalidate();
+  }
+
   /** `get <jail> action <act> <prop>`; undefined when the action has no such property. */
   getProperty(key: string): PropertyValue | undefined {
     if (key === 'banEpoch') return this.banEpoch;
@@ -211,6 +218,44 @@ export class CommandAction {
     if (this.startOnDemand && !this.started.get(family)) await this.startFamily(family, true);
     if (!(await this.processCmd(cmd, info))) throw new ActionError(this.jail.name, this.name, cmd, `Error banning ${info.get('ip') ?? ''}`);
     this.started.set(family, (this.started.get(family) ?? 0) | 3);
+  }
+
+  // ---- the native path (action/nativeBans.ts): the same life cycle, the ban done elsewhere ----
+
+  /** A command with its static tags filled in for `family` (`<ip>` and other ticket tags left as they are). */
+  staticCommand(tag: string, family: FamilyKey): string {
+    return this.operation(tag, family);
+  }
+
+  /** What `ban` does before its command: `actionstart` of the family when the action starts on demand. */
+  async beginBan(family: FamilyKey): Promise<void> {
+    if (this.startOnDemand && !this.started.get(family)) await this.startFamily(family, true);
+  }
+
+  /** What `ban` does after its command succeeded: the family now holds bans. */
+  markBanned(family: FamilyKey): void {
+    this.started.set(family, (this.started.get(family) ?? 0) | 3);
+  }
+
+  /** Whether the family holds bans (else `unban` has nothing to do). */
+  holdsBans(family: FamilyKey): boolean {
+    return ((this.started.get(family) ?? 0) & 2) !== 0;
+  }
+
+  /**
+   * After a failed native change: `actioncheck`, and when it fails `actionrepair` (or stop and
+   * start), as before the retry of a failed command. True when the environment is sane again.
+   */
+  async repair(family: FamilyKey, unbanning: boolean): Promise<boolean> {
+    if (!truthy(this.props.get('actioncheck'))) return true;
+    const beforeRepair = (): boolean => {
+      if (unbanning && !truthy(this.props.get('actionrepair_on_unban'))) {
+        this.env.log.log('fail2ban.CommandAction', LEVEL.ERROR, 'Invariant check failed. Unban is impossible.');
+        return false;
+      }
+      return true;
+    };
+    return (await this.invariantCheck(family, beforeRepair, !unbanning)) === 1;
   }
 
   /** `actionreban` if set, else `actionban` (a ticket banned before the last repair). */
@@ -429,16 +474,7 @@ export class CommandAction {
   private async processCmd(cmd: string, info: ActionInfo): Promise<boolean> {
     const family = info.family;
     for (let attempt = 0; ; ) {
-      if (attempt > 0 && truthy(this.props.get('actioncheck'))) {
-        const beforeRepair = (): boolean => {
-          if (cmd === '<actionunban>' && !truthy(this.props.get('actionrepair_on_unban'))) {
-            this.env.log.log('fail2ban.CommandAction', LEVEL.ERROR, 'Invariant check failed. Unban is impossible.');
-            return false;
-          }
-          return true;
-        };
-        if ((await this.invariantCheck(family, beforeRepair, cmd !== '<actionunban>')) !== 1) return false;
-      }
+      if (attempt > 0 && !(await this.repair(family, cmd === '<actionunban>'))) return false;
       let realCmd: string;
       try {
         realCmd = this.tags.resolve(cmd, family ?? '');

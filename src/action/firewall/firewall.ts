@@ -26,6 +26,12 @@ export interface Firewall {
   readonly kind: string;
   /** Creates the family's structure (idempotent: an existing one is kept, with its entries). */
   start(family: IpFamily): Promise<void>;
+  /**
+   * The family's structure exists already, made by someone else — the stock action's own
+   * `actionstart`, when portcullis does only its bans natively: ban and unban use it as it is,
+   * and `stop` leaves it (the action's `actionstop` removes it).
+   */
+  adopt(family: IpFamily): void;
   /** Removes the structure of every started family, entries included. */
   stop(): Promise<void>;
   /** Adds every entry in one transaction, starting their families first; present entries are no error. */

@@ -93,6 +93,8 @@ export class NftFirewall implements Firewall {
   readonly kind = 'nftables';
   private readonly started = new Set<IpFamily>();
   private readonly starting = new Map<IpFamily, Promise<void>>();
+  /** Families whose structure the stock action made (see {@link Firewall.adopt}). */
+  private readonly adopted = new Set<IpFamily>();
 
   constructor(
     readonly spec: NftSpec,
@@ -106,8 +108,12 @@ export class NftFirewall implements Firewall {
     return this.started;
   }
 
+  adopt(family: IpFamily): void {
+    this.adopted.add(family);
+  }
+
   start(family: IpFamily): Promise<void> {
-    if (this.started.has(family)) return Promise.resolve();
+    if (this.started.has(family) || this.adopted.has(family)) return Promise.resolve();
     let p = this.starting.get(family);
     if (p === undefined) {
       p = this.doStart(family).finally(() => this.starting.delete(family));
@@ -184,7 +190,7 @@ export class NftFirewall implements Firewall {
   async unban(addresses: readonly IpAddress[]): Promise<void> {
     const byFamily = this.group(addresses, (a) => a);
     await Promise.all(
-      [...byFamily].filter(([family]) => this.started.has(family)).map(([family, list]) => {
+      [...byFamily].filter(([family]) => this.started.has(family) || this.adopted.has(family)).map(([family, list]) => {
         // add-then-delete in one transaction: an absent address is no error.
         const texts = list.map((a) => a.text);
         return this.session.run([...this.elementCommands('add', family, texts), ...this.elementCommands('delete', family, texts)]);

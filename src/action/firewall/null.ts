@@ -16,6 +16,10 @@ export class NullFirewall implements Firewall {
     return this.started;
   }
 
+  adopt(family: IpFamily): void {
+    if (!this.sets.has(family)) this.sets.set(family, new Map());
+  }
+
   start(family: IpFamily): Promise<void> {
     this.started.add(family);
     if (!this.sets.has(family)) this.sets.set(family, new Map());
