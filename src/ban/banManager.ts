@@ -110,11 +110,15 @@ export class BanManager {
   /** `unBanList(now, maxCount)`: the tickets whose ban is over (`now > end`), removed, in ban order. */
   unBanList(now: number, maxCount = 0x7fffffff): Ticket[] {
     const expired: Array<{ ticket: Ticket; seq: number }> = [];
+    const seen = new Set<Ticket>();
     for (;;) {
       this.dropStale();
       const top = this.heap[0];
       if (top === undefined || !(now > top.end)) break;
       this.pop();
+      // A ticket filed twice with the same end (touch without a change) is released once.
+      if (seen.has(top.ticket)) continue;
+      seen.add(top.ticket);
       expired.push({ ticket: top.ticket, seq: top.seq });
     }
     expired.sort((a, b) => a.seq - b.seq);

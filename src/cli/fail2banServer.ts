@@ -1,10 +1,11 @@
 /**
  * `fail2ban-server` (and `portcullis server`): fail2ban 1.0.2's server options. With `-f` the
- * server runs in this process; with `-b` (the default) a detached copy of this program runs it
- * and this process returns once the socket answers. Without `--async` the server reads the
- * configuration itself (as fail2ban's in-process client does); `fail2ban-client start` starts it
- * with `--async` and sends the configuration over the socket. Arguments after the options make it
- * a client (`fail2ban-server status`), as fail2ban's does.
+ * server runs in this process and, without `--async`, reads the configuration itself (as
+ * fail2ban's in-process client does). With `-b` (the default) a detached copy of this program
+ * runs the server: `--async -b` (what `fail2ban-client start` launches) returns once the socket
+ * answers and the client sends the configuration; plain `-b` does the client's whole `start`
+ * (checks, configuration, `Server ready`), as fail2ban's does. Arguments after the options make
+ * it a client (`fail2ban-server status`), as fail2ban's does. SIGHUP: see daemon/run.ts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -54,6 +55,8 @@ export interface ServerCliEnv {
   readonly ping: (socket: string, timeoutMs: number) => Promise<boolean>;
 }
 
+const DEFAULT_SOCKET = '/var/run/fail2ban/fail2ban.sock';
+
 /** Marks the detached child of `-b`, so that it runs in the foreground itself. */
 const DAEMON_ENV = 'PORTCULLIS_SERVER_DAEMON';
 
@@ -93,6 +96,10 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
   }
   if (parsed.rest.length > 0 && !(parsed.rest.length === 1 && parsed.rest[0] === 'start')) return env.client(argv);
   log.setUp(verbose);
+  const daemonChild = process.env[DAEMON_ENV] === '1';
+  // The daemon's own children (action commands) must not inherit the mark.
+  if (daemonChild) delete process.env[DAEMON_ENV];
+  if (background && !daemonChild && !asyncMode) return startInBackground(argv, parsed.rest.length > 0, socketOf(io, basedir, params), env, log);
 
   const configurator = new Configurator(io.fs, basedir, log);
   let stream: readonly (readonly unknown[])[] | undefined;
@@ -109,10 +116,9 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
     const v = params.get(k);
     return typeof v === 'string' ? v : d;
   };
-  const daemonChild = process.env[DAEMON_ENV] === '1';
   const opts: ServerOptions = {
     basedir,
-    socket: str('socket', '/var/run/fail2ban/fail2ban.sock'),
+    socket: str('socket', DEFAULT_SOCKET),
     pidfile: str('pidfile', '/var/run/fail2ban/fail2ban.pid'),
     loglevel: str('loglevel', 'INFO'),
     logtarget: str('logtarget', '/var/log/fail2ban.log'),
@@ -136,6 +142,34 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
     if (!stream) return 255;
   }
   return env.run(opts, stream, io, read);
+}
+
+/**
+ * `-b` without `--async` (fail2ban's `configureServer` beside a daemonising server): what
+ * `fail2ban-client start` does — the same checks, the configuration read here, the server started
+ * with `--async -b`, then configured over the socket, `Server ready` printed. When the
+ * configuration never reached a server fail2ban adds "Async configuration of server failed".
+ */
+async function startInBackground(argv: readonly string[], hasStart: boolean, socket: string, env: ServerCliEnv, log: ClientLog): Promise<number> {
+  const wasRunning = await env.ping(socket, 100);
+  const code = await env.client(hasStart ? argv : [...argv, 'start']);
+  if (code !== 0 && (wasRunning || !(await env.ping(socket, 500)))) log.error('Async configuration of server failed');
+  return code;
+}
+
+/** The socket `-s` or fail2ban.conf names, read quietly (the client run reports what is wrong). */
+function socketOf(io: CliIo, basedir: string, params: ReadonlyMap<string, OptionValue>): string {
+  const given = params.get('socket');
+  if (typeof given === 'string') return given;
+  const configurator = new Configurator(io.fs, basedir, new ClientLog({ ...io, stderr: () => undefined }));
+  try {
+    configurator.readEarly();
+    const v = configurator.getEarlyOptions().get('socket');
+    if (typeof v === 'string') return v;
+  } catch (e) {
+    if (!(e instanceof PortcullisError)) throw e;
+  }
+  return DEFAULT_SOCKET;
 }
 
 /** `-b`: a detached copy runs the server (own session, cwd `/`, no terminal); we wait until it answers. */

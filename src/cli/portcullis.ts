@@ -38,7 +38,7 @@ The server (these talk to it through its socket):
   reload [JAIL]                  read the configuration again and apply it (all jails, or one)
   status [JAIL] [--json]         every jail: failures now and in total, bans now and in total,
                                  its log files or journal matches; or one jail in detail
-  bans [--json]                  one row per banned address: address, jail, since, until
+  bans [--json]                  one row per banned address: address, jail, since, until, ban count
                                  (end of ban or "permanent"), in the server's local time
   ban IP [--jail JAIL]           ban an address; --jail is needed when there is more than one
   unban IP [--jail JAIL]         lift a ban (in every jail without --jail)

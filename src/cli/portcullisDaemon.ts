@@ -9,8 +9,9 @@ import { Configurator, defaultConfigDir, pythonText } from '../config/configurat
 import { CollectingLog } from '../config/log.js';
 import { PortcullisError } from '../shared/errors.js';
 import { parseIp } from '../shared/ip.js';
-import { PyException, pyStr, PyTuple, type PyValue } from '../shared/pyvalue.js';
-import { ClientConnectionError, type ClientEnv, type ServerLauncher } from './clientFlow.js';
+import { PyException, PyFloat, pyNumber, pyStr, PyTuple, type PyValue } from '../shared/pyvalue.js';
+import { time2str } from '../shared/timefmt.js';
+import { ClientConnectionError, type ClientEnv, type ClientReply, type ServerLauncher } from './clientFlow.js';
 import { runFail2banClient } from './fail2banClient.js';
 import { runFail2banServerCli, type ServerCliEnv } from './fail2banServer.js';
 import type { CliIo } from './io.js';
@@ -137,6 +138,16 @@ export interface JailStatus {
   readonly banned: { readonly current: number; readonly total: number; readonly addresses: readonly string[] };
   readonly files: readonly string[];
   readonly journal: string | null;
+  /** The jail's actions and what their bans go through (absent from fail2ban's own server). */
+  readonly actions?: readonly ActionStatus[];
+}
+
+export interface ActionStatus {
+  readonly name: string;
+  /** `nftables`, `ipset`, `iptables` (native, batched) or `template` (the action's own commands). */
+  readonly backend: string;
+  /** The last native failure, if the last native change failed (the bans were then made by the template). */
+  readonly error: string | null;
 }
 
 /** One row of `bans`. */
@@ -147,6 +158,8 @@ export interface BanRow {
   /** Null for a permanent ban. */
   readonly until: string | null;
   readonly bantimeSec: number;
+  /** How many times the address has been banned (bantime.increment's `<bancount>`); null from fail2ban's own server. */
+  readonly count: number | null;
 }
 
 /** A conversation with the server on one socket. */
@@ -158,13 +171,29 @@ class Session {
 
   /** Sends the batch; a refused command becomes a sentence (unknown jail: 64, else 70). */
   async ask(cmds: readonly (readonly PyValue[])[]): Promise<PyValue[]> {
-    let replies;
+    return this.check(cmds, await this.send(cmds));
+  }
+
+  /**
+   * As `ask`, but undefined when the server does not know the command (fail2ban's own server
+   * answers portcullis' extensions with "Invalid command").
+   */
+  async askExtension(cmds: readonly (readonly PyValue[])[]): Promise<PyValue[] | undefined> {
+    const replies = await this.send(cmds);
+    const unknown = replies.some((r) => r.code !== 0 && r.value instanceof PyException && r.value.name === 'Exception' && String(r.value).startsWith('Invalid command'));
+    return unknown ? undefined : this.check(cmds, replies);
+  }
+
+  private async send(cmds: readonly (readonly PyValue[])[]): Promise<ClientReply[]> {
     try {
-      replies = await this.env.transport.send(this.socket, cmds, REPLY_TIMEOUT_MS);
+      return await this.env.transport.send(this.socket, cmds, REPLY_TIMEOUT_MS);
     } catch (e) {
       if (e instanceof ClientConnectionError) throw connectionFailure(e, this.socket);
       throw e;
     }
+  }
+
+  private check(cmds: readonly (readonly PyValue[])[], replies: readonly ClientReply[]): PyValue[] {
     return cmds.map((c, i) => {
       const r = replies[i];
       if (r === undefined) throw new CommandFailure(EX_UNAVAILABLE, `the server closed the connection on ${this.socket}`);
@@ -208,7 +237,11 @@ class Session {
   async status(names: readonly string[]): Promise<JailStatus[]> {
     if (names.length === 0) return [];
     const replies = await this.ask(names.map((n) => ['status', n]));
-    return names.map((n, i) => parseJailStatus(n, replies[i] ?? null));
+    const actions = await this.askExtension(names.map((n) => ['get', n, 'actioninfo']));
+    return names.map((n, i) => {
+      const st = parseJailStatus(n, replies[i] ?? null);
+      return actions ? { ...st, actions: parseActionInfo(actions[i] ?? null) } : st;
+    });
   }
 }
 
@@ -255,13 +288,38 @@ export function parseJailStatus(name: string, reply: PyValue): JailStatus {
   };
 }
 
+/** portcullis' `get JAIL actioninfo`: `[[name, backend, error|None], …]`. */
+export function parseActionInfo(reply: PyValue): ActionStatus[] {
+  if (!Array.isArray(reply)) throw unexpected('expected a list of actions');
+  return (reply as readonly PyValue[]).map((item) => {
+    const v = item instanceof PyTuple ? item.items : Array.isArray(item) ? (item as readonly PyValue[]) : [];
+    const [name, backend, error] = v;
+    if (typeof name !== 'string' || typeof backend !== 'string') throw unexpected(`action entry ${pyStr(item)}`);
+    return { name, backend, error: typeof error === 'string' ? error : null };
+  });
+}
+
 /** One line of `get JAIL banip --with-time`: `ip \t<start> + <bantime> = <end>`. */
 export function parseBanLine(jail: string, line: string): BanRow {
   const cut = line.lastIndexOf(' \t');
   const m = /^(.+) \+ (-?\d+) = (.+)$/.exec(line.slice(cut + 2));
   if (cut < 0 || !m) throw unexpected(`ban line ${JSON.stringify(line)}`);
   const bantimeSec = Number(m[2]);
-  return { ip: line.slice(0, cut), jail, since: m[1] ?? '', until: bantimeSec < 0 ? null : (m[3] ?? ''), bantimeSec };
+  return { ip: line.slice(0, cut), jail, since: m[1] ?? '', until: bantimeSec < 0 ? null : (m[3] ?? ''), bantimeSec, count: null };
+}
+
+/** One entry of portcullis' `get JAIL baninfo`: `[ip, time of ban, ban time, ban count, failures]`. */
+export function parseBanInfo(jail: string, entry: PyValue): BanRow {
+  const v = Array.isArray(entry) ? (entry as readonly PyValue[]) : entry instanceof PyTuple ? entry.items : [];
+  const [ip, time, bantime, count] = v;
+  if (typeof ip !== 'string' || !isNumber(time) || !isNumber(bantime) || !isNumber(count)) throw unexpected(`ban entry ${pyStr(entry)}`);
+  const since = pyNumber(time);
+  const bantimeSec = pyNumber(bantime);
+  return { ip, jail, since: time2str(since), until: bantimeSec < 0 ? null : time2str(since + bantimeSec), bantimeSec, count: pyNumber(count) };
+}
+
+function isNumber(v: PyValue | undefined): v is number | bigint | PyFloat {
+  return typeof v === 'number' || typeof v === 'bigint' || v instanceof PyFloat;
 }
 
 /** Columns padded to the widest cell; `right` marks right-aligned columns; the last column is not padded. */
@@ -295,14 +353,20 @@ export function formatJailStatus(j: JailStatus): string {
     ['Total banned', String(j.banned.total)],
     ['Banned addresses', j.banned.addresses.join(' ') || '-'],
   ];
-  return `Jail ${j.name}\n` + rows.map(([k, v]) => `  ${(k + ':').padEnd(18)}${v}\n`).join('');
+  const actions = j.actions ?? [];
+  const width = Math.max(0, ...actions.map((a) => a.name.length));
+  const how = (a: ActionStatus): string =>
+    a.backend === 'template' ? "the action's own commands" : `native ${a.backend}, batched${a.error !== null ? ` (last change failed, the action's own commands took over: ${a.error})` : ''}`;
+  const actionLines = actions.length === 0 ? '' : '  Actions:\n' + actions.map((a) => `    ${a.name.padEnd(width)}  ${how(a)}\n`).join('');
+  return `Jail ${j.name}\n` + rows.map(([k, v]) => `  ${(k + ':').padEnd(18)}${v}\n`).join('') + actionLines;
 }
 
 export function formatBans(rows: readonly BanRow[]): string {
   if (rows.length === 0) return 'No addresses are banned.\n';
   return table(
-    ['Address', 'Jail', 'Since', 'Until'],
-    rows.map((r) => [r.ip, r.jail, r.since, r.until ?? 'permanent']),
+    ['Address', 'Jail', 'Since', 'Until', 'Count'],
+    rows.map((r) => [r.ip, r.jail, r.since, r.until ?? 'permanent', r.count === null ? '-' : String(r.count)]),
+    [false, false, false, false, true],
   );
 }
 
@@ -334,10 +398,22 @@ async function statusCommand(s: Session, o: Options, io: CliIo): Promise<number>
   return 0;
 }
 
+/** The bans of every jail: `get JAIL baninfo` from portcullis' server, `banip --with-time` (no counts) from fail2ban's. */
+async function banRows(s: Session, names: readonly string[]): Promise<BanRow[]> {
+  if (names.length === 0) return [];
+  const info = await s.askExtension(names.map((n) => ['get', n, 'baninfo']));
+  if (info) return names.flatMap((n, i) => list(info[i]).map((e) => parseBanInfo(n, e)));
+  const replies = await s.ask(names.map((n) => ['get', n, 'banip', '--with-time']));
+  return names.flatMap((n, i) => strings(replies[i]).map((line) => parseBanLine(n, line)));
+}
+
+function list(v: PyValue | undefined): readonly PyValue[] {
+  if (Array.isArray(v)) return v as readonly PyValue[];
+  throw unexpected('expected a list');
+}
+
 async function bansCommand(s: Session, o: Options, io: CliIo): Promise<number> {
-  const names = await s.jails();
-  const replies = names.length > 0 ? await s.ask(names.map((n) => ['get', n, 'banip', '--with-time'])) : [];
-  const rows = names.flatMap((n, i) => strings(replies[i]).map((line) => parseBanLine(n, line)));
+  const rows = await banRows(s, await s.jails());
   io.stdout(o.json ? json({ bans: rows }) : formatBans(rows));
   return 0;
 }

@@ -6,10 +6,11 @@
  */
 import { ActionInfo, type ActionInfoPorts } from '../action/actionInfo.js';
 import { CommandAction, PythonActionError, type ActionEnv, type BanEpoch } from '../action/commandAction.js';
+import { NativeBans, type NativeBackends } from '../action/nativeBans.js';
 import { BanTimeIncrement } from '../ban/banTimeIncrement.js';
 import type { Ticket } from '../counter/ticket.js';
 import { isIpAddress } from '../shared/ip.js';
-import { PyFloat, pyNumber, type PyValue } from '../shared/pyvalue.js';
+import { PyFloat, pyNumber, pyRepr, type PyValue } from '../shared/pyvalue.js';
 import { seconds2str, time2str } from '../shared/timefmt.js';
 import { BanStore } from '../store/banStore.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
@@ -25,7 +26,32 @@ export class CommandActionAdapter implements ConfiguredAction {
   constructor(
     private readonly action: CommandAction,
     private readonly ports: ActionInfoPorts,
+    /** The native path for bans and unbans, when the daemon has backends (action/nativeBans.ts). */
+    private readonly native?: NativeBans,
   ) {}
+
+  /** What the action's bans go through: a native backend's kind, or `template`. */
+  get backend(): string {
+    return this.native?.kind ?? 'template';
+  }
+
+  /** The last native failure, if the last native change failed. */
+  get backendError(): string | undefined {
+    return this.native?.lastError;
+  }
+
+  /** Many tickets at once: natively (one transaction per family) where possible, the rest one by one. */
+  async banMany(tickets: readonly Ticket[], onError: (t: Ticket, e: unknown) => void): Promise<void> {
+    const infos = tickets.map((t) => this.info(t));
+    const left = this.native ? await this.native.ban(infos) : infos;
+    for (const i of left) await this.action.ban(i).catch((e: unknown) => onError(i.ticket, e));
+  }
+
+  async unbanMany(tickets: readonly Ticket[], onError: (t: Ticket, e: unknown) => void): Promise<void> {
+    const infos = tickets.map((t) => this.info(t));
+    const left = this.native ? await this.native.unban(infos) : infos;
+    for (const i of left) await this.action.unban(i).catch((e: unknown) => onError(i.ticket, e));
+  }
 
   get name(): string {
     return this.action.name;
@@ -39,6 +65,10 @@ export class CommandActionAdapter implements ConfiguredAction {
     return this.action.hasFlush;
   }
 
+  get prolongable(): boolean {
+    return this.action.prolongable;
+  }
+
   private info(t: Ticket): ActionInfo {
     return new ActionInfo(t, this.action.jail, this.ports, { kind: 'BanTicket' });
   }
@@ -48,11 +78,15 @@ export class CommandActionAdapter implements ConfiguredAction {
   }
 
   ban(t: Ticket): Promise<void> {
-    return this.action.ban(this.info(t));
+    return this.banMany([t], (_t, e) => {
+      throw e;
+    });
   }
 
   unban(t: Ticket): Promise<void> {
-    return this.action.unban(this.info(t));
+    return this.unbanMany([t], (_t, e) => {
+      throw e;
+    });
   }
 
   flush(): Promise<boolean> {
@@ -65,6 +99,10 @@ export class CommandActionAdapter implements ConfiguredAction {
 
   async reload(): Promise<void> {
     await this.action.reload();
+  }
+
+  clearAllParams(): void {
+    this.action.clearAllParams();
   }
 
   prolong(t: Ticket): Promise<void> {
@@ -99,6 +137,9 @@ export class CommandActionAdapter implements ConfiguredAction {
       case 'flush':
       case 'consistencyCheck':
         return await this.action[method]();
+      case 'clearAllParams':
+        this.action.clearAllParams();
+        return null;
       default:
         throw new Error(`Invalid command '${method}' (no set action or not yet implemented)`);
     }
@@ -106,7 +147,7 @@ export class CommandActionAdapter implements ConfiguredAction {
 }
 
 /** Builds the command actions of every jail: one ban epoch per jail, one env per server. */
-export function actionFactory(server: () => Server, env: ActionEnv, ports: ActionInfoPorts) {
+export function actionFactory(server: () => Server, env: ActionEnv, ports: ActionInfoPorts, backends?: NativeBackends) {
   const epochs = new Map<string, BanEpoch>();
   return {
     create(jail: string, name: string, pythonFile: string | undefined): ConfiguredAction {
@@ -121,7 +162,8 @@ export function actionFactory(server: () => Server, env: ActionEnv, ports: Actio
         found: () => server().jail(jail).filter.failManager.size,
         foundTotal: () => server().jail(jail).filter.failManager.failTotal,
       };
-      return new CommandActionAdapter(new CommandAction(name, view, [], env, epoch), ports);
+      const action = new CommandAction(name, view, [], env, epoch);
+      return new CommandActionAdapter(action, ports, backends && new NativeBans(action, backends, env.log));
     },
   };
 }
@@ -242,6 +284,26 @@ export class JailIncrement implements JailBanIncrement {
     return this.options.get(opt);
   }
 
+  failureWeight(jail: string, ticket: Ticket, maxRetry: number): number {
+    const store = this.store();
+    if (!store || !this.options.enabled) return 1;
+    const row = store.getBan(ticket.id.text, jail);
+    if (!row) return 1;
+    const banCount = Math.max(row.banCount, ticket.banCount);
+    // fail2ban: (1 << min(banCount, 20)) / 2 + 1, a float, then min() with the int maxretry
+    const weight = 2 ** Math.min(banCount, 20) / 2 + 1;
+    const retry = maxRetry < weight ? maxRetry : weight;
+    if (ticket.time <= row.timeOfBan) {
+      this.log.log('fail2ban.observer', LEVEL.DEBUG, `[${jail}] Ignore failure ${ticket.id.text} before last ban ${ticket.time} < ${row.timeOfBan}, restored`);
+      return 1;
+    }
+    if (retry <= 1) return 1;
+    const shown = retry === weight ? pyRepr(new PyFloat(retry)) : String(retry);
+    this.log.log('fail2ban.observer', LEVEL.INFO, `[${jail}] Found ${ticket.id.text}, bad - ${time2str(ticket.time)}, ${banCount} # -> ${shown}${retry >= maxRetry ? ', Ban' : ''}`);
+    ticket.banCount = banCount;
+    return Math.trunc(retry);
+  }
+
   increase(jail: string, ticket: Ticket, btime: number): void {
     const store = this.store();
     if (!store || !this.options.enabled || btime <= 0) return;
@@ -256,7 +318,7 @@ export class JailIncrement implements JailBanIncrement {
       bantime = pyNumber(v);
     }
     const old = btime;
-    ticket.banTime = Math.trunc(bantime);
+    ticket.banTime = bantime;
     if (ticket.time > row.timeOfBan) {
       this.log.log('fail2ban.observer', LEVEL.INFO, `[${jail}] IP ${ticket.id.text} is bad: ${banCount} # last ${time2str(row.timeOfBan)} - incr ${seconds2str(old)} to ${seconds2str(ticket.banTime)}`);
     } else ticket.restored = true;

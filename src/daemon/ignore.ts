@@ -4,9 +4,13 @@
  * and `file:` lists → ignorecommand. The first rule that matches logs
  * `[<jail>] Ignore <ip> by <source>` and wins. Everything but the command is synchronous; the
  * command goes through the injected runner (an exit status of 0 ignores, 1 does not, anything else
- * is an error that does not ignore).
+ * is an error that does not ignore). A failure's ticket, when there is one, gives the command and
+ * the cache key its tags (`<F-USER>` …), as fail2ban's ActionInfo does.
  */
 import { extractOptions } from '../config/options.js';
+import { ticketValueText } from '../action/actionInfo.js';
+import type { Ticket } from '../counter/ticket.js';
+import { mapTagToGroup } from '../filter/tagExpand.js';
 import { ipEquals, ipInNet, parseIp, rawAddress, type IpAddress } from '../shared/ip.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
 
@@ -15,12 +19,15 @@ export interface IgnoreEnv {
   readonly log: ServerLog;
   /** The host's own addresses (resolved `localhost`, short and full host name). */
   readonly selfIps: () => readonly IpAddress[];
-  /** Name → addresses (for host names in ignoreip), cached by the resolver. */
+  /** Name → addresses (for host names in ignoreip), cached by the resolver, which also logs a name that does not resolve. */
   readonly resolve: (name: string) => readonly IpAddress[];
   /** Reads a `file:` list (one address, network or name per line, `#` comments); undefined when unreadable. */
   readonly readList: (path: string) => string | undefined;
-  /** Runs the ignorecommand for an id: true = ignore, false = do not, undefined = the command failed. */
-  readonly runCommand: (command: string, id: IpAddress) => Promise<boolean | undefined>;
+  /**
+   * Runs the ignorecommand for an id (with the failure's ticket for `<F-…>` and the other ticket
+   * tags, when the check is for a failure): true = ignore, false = do not, undefined = the command failed.
+   */
+  readonly runCommand: (command: string, id: IpAddress, ticket?: Ticket) => Promise<boolean | undefined>;
   /** Seconds, for the cache. */
   readonly now: () => number;
 }
@@ -59,7 +66,8 @@ export class IgnoreRules {
       return;
     }
     const entry = { text, ip };
-    if (ip.family !== undefined && (ip.plen === 32 || ip.plen === 128)) this.singles.set(ip.text, entry);
+    // a single address (IPAddr.isSingle): the whole prefix of its family, not a /32 IPv6 network
+    if (ip.family !== undefined && ip.plen === (ip.family === 4 ? 32 : 128)) this.singles.set(ip.text, entry);
     else this.others.push(entry);
   }
 
@@ -92,12 +100,12 @@ export class IgnoreRules {
   }
 
   /**
-   * Whether `id` is ignored. `cacheKey` is the cache key template already filled for this id
-   * (the caller substitutes the tags). Synchronous unless the ignorecommand has to run.
+   * Whether `id` is ignored; `ticket` is the failure being checked (its tags fill the cache key
+   * and the command). Synchronous unless the ignorecommand has to run.
    */
-  check(id: IpAddress, cacheKey?: string): boolean | Promise<boolean> {
+  check(id: IpAddress, ticket?: Ticket): boolean | Promise<boolean> {
     const c = this.cache;
-    const key = cacheKey ?? id.text;
+    const key = c ? cacheKey(c.opts.key, id, ticket) : '';
     if (c) {
       const hit = c.values.get(key);
       if (hit && hit.until > this.env.now()) return hit.v;
@@ -125,7 +133,7 @@ export class IgnoreRules {
       }
     }
     if (this.ignoreCommand !== '') {
-      return this.env.runCommand(this.ignoreCommand, id).then((v) => {
+      return this.env.runCommand(this.ignoreCommand, id, ticket).then((v) => {
         if (v === true) this.logIgnore(id, 'command');
         return remember(v === true);
       });
@@ -141,12 +149,9 @@ export class IgnoreRules {
       }
       return undefined;
     }
-    // A host name: resolved at check time (the resolver caches for 5 minutes).
-    const ips = this.env.resolve(e.text);
-    if (ips.length === 0) {
-      this.env.log.log('fail2ban.filter', LEVEL.WARNING, `Unable to find a corresponding IP address for ${e.text}: [Errno -2] Name or service not known`);
-    }
-    return ips.some((a) => ipEquals(a, id)) ? 'dns' : undefined;
+    // A host name: resolved at check time (the resolver caches for 5 minutes and logs, as
+    // fail2ban.ipdns, a name that does not resolve).
+    return this.env.resolve(e.text).some((a) => ipEquals(a, id)) ? 'dns' : undefined;
   }
 
   /**
@@ -169,6 +174,21 @@ export class IgnoreRules {
   private logIgnore(id: IpAddress, source: string): void {
     this.env.log.log('fail2ban.filter', LEVEL.INFO, `[${this.jail}] Ignore ${id.text} by ${source}`);
   }
+}
+
+/**
+ * The ignorecache key for one check: `<ip>` (and `<fid>`) the id, `<F-NAME>` the failure's group
+ * (empty when absent), other tags as written. fail2ban shell-escapes the values it puts in (a value
+ * that is not a plain word becomes a `$f2bV_…` reference, so such values share one key); here the
+ * key is the values themselves.
+ */
+function cacheKey(template: string, id: IpAddress, ticket: Ticket | undefined): string {
+  return template.replace(/<([^<>\s]+)>/g, (whole, tag: string) => {
+    if (tag === 'ip' || tag === 'fid') return id.text;
+    if (!tag.startsWith('F-')) return whole;
+    const v = ticket?.data.get(mapTagToGroup(tag.slice(2)));
+    return v === undefined ? '' : ticketValueText(v);
+  });
 }
 
 /** What an ignoreip entry stands for; `file:/path` names a list, not an address (its `/` is no prefix length). */

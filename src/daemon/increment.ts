@@ -10,8 +10,18 @@ export interface BanIncrement {
   increase(jail: string, ticket: Ticket, btime: number): void;
 }
 
+/** The failure side of bantime.increment (the observer's `failureFound`). */
+export interface FailureIncrement {
+  /**
+   * How many attempts a failure of an id banned before counts for (1, 2, 3, 5, 9 … by its ban
+   * count, at most `maxRetry`); 1 when increment is off, there is no store, the id has no ban
+   * history, or the failure is not newer than its last ban. Sets the ticket's ban count.
+   */
+  failureWeight(jail: string, ticket: Ticket, maxRetry: number): number;
+}
+
 /** A jail's bantime.increment: the options `set/get <jail> bantime.<opt>` change, and the increase. */
-export interface JailBanIncrement extends BanIncrement {
+export interface JailBanIncrement extends BanIncrement, FailureIncrement {
   readonly enabled: boolean;
   /** `bantime.maxtime` in seconds, null when not set (restore correction). */
   readonly maxTime: number | null;

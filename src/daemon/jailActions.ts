@@ -10,6 +10,11 @@
  * anything reports it, so a ban that was logged survives `kill -9`; bantime.increment is computed
  * before the ban actions run, so `<bantime>` in `actionban` is the increased time (fail2ban's
  * observer races the actions and usually passes the old one).
+ *
+ * A ban whose time bantime.increment raised is handed to every action with an `actionprolong`
+ * later, as fail2ban's observer does (`prolongBan`, after `min(10, max(0, new - old - 5))` seconds):
+ * one unref'd timer per pending prolong (they are rare and short), run through the jail's queue,
+ * skipped when the id is no longer banned by then, cancelled when the jail stops.
  */
 import { BanManager } from '../ban/banManager.js';
 import { idKey, MAX_TIME, RESTORED, Ticket } from '../counter/ticket.js';
@@ -24,13 +29,23 @@ export interface JailAction {
   readonly norestored: boolean;
   /** Whether the action has an `actionflush` (fail2ban logs "Flush ticket(s)" only then). */
   readonly canFlush: boolean;
+  /** Whether the action has a non-blank `actionprolong` (only those are prolonged). */
+  readonly prolongable: boolean;
   start(): Promise<void>;
   ban(ticket: Ticket): Promise<void>;
   unban(ticket: Ticket): Promise<void>;
+  /** What its bans go through (`nftables`, `ipset`, `iptables`, `template`) and the last native failure. */
+  readonly backend?: string;
+  readonly backendError?: string | undefined;
+  /** Several tickets at once (a native backend: one transaction); failures reported per ticket. */
+  banMany?(tickets: readonly Ticket[], onError: (t: Ticket, e: unknown) => void): Promise<void>;
+  unbanMany?(tickets: readonly Ticket[], onError: (t: Ticket, e: unknown) => void): Promise<void>;
   /** True when the action flushed everything (per-ticket unbans are then skipped for it). */
   flush(): Promise<boolean>;
   stop(): Promise<void>;
   reload(): Promise<void>;
+  /** A reload keeps the action: its parameters are cleared, the stream sets them again. */
+  clearAllParams(): void;
   prolong(ticket: Ticket): Promise<void>;
   consistencyCheck(): Promise<void>;
 }
@@ -67,6 +82,9 @@ class SerialQueue {
   }
 }
 
+/** At most this many tickets are banned in one batch. */
+const MAX_BATCH = 10_000;
+
 export class JailActions {
   readonly banManager = new BanManager();
   readonly actions = new Map<string, JailAction>();
@@ -74,8 +92,12 @@ export class JailActions {
   private readonly pending: Ticket[] = [];
   private pumping = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Pending prolongs of increased bans (fail2ban's observer timers). */
+  private readonly prolongs = new Set<NodeJS.Timeout>();
   private active = false;
   private lastConsistencyCheck = 0;
+  /** During a reload: the actions the stream added again (kept). */
+  private reloading: Set<string> | undefined;
 
   constructor(
     readonly jail: string,
@@ -112,10 +134,8 @@ export class JailActions {
     this.pumping = true;
     void this.queue.run(async () => {
       try {
-        while (this.pending.length > 0 && this.active) {
-          const batch = this.pending.splice(0, 10);
-          await this.checkBan(batch);
-        }
+        // everything due at once is one batch (one transaction per native action and family)
+        while (this.pending.length > 0 && this.active) await this.checkBan(this.pending.splice(0, MAX_BATCH));
       } finally {
         this.pumping = false;
         this.schedule();
@@ -123,26 +143,20 @@ export class JailActions {
     });
   }
 
-  /** `__checkBan`: returns how many tickets were newly banned. */
+  /**
+   * `__checkBan`: every new ban is listed, stored and logged first, then each action bans the
+   * batch (in one go where it can). Returns how many tickets were newly banned.
+   */
   async checkBan(tickets: readonly Ticket[]): Promise<number> {
-    let count = 0;
+    const banned: Ticket[] = [];
     for (const ticket of tickets) {
       const now = this.env.now();
       const btime = ticket.banTimeOr(this.banManager.banTime);
       const r = this.banManager.addBanTicket(ticket, now);
       if (r === true) {
-        count++;
+        banned.push(ticket);
         if (!ticket.restored) this.banFound(ticket, btime);
         this.env.log.log('fail2ban.actions', LEVEL.NOTICE, `[${this.jail}] ${ticket.restored ? 'Restore ' : ''}Ban ${ticket.id.text}`);
-        for (const a of this.actions.values()) {
-          if (ticket.restored && a.norestored) continue;
-          try {
-            await a.ban(ticket);
-          } catch (e) {
-            this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to execute ban jail '${this.jail}' action '${a.name}' info '${describe(ticket)}': ${errText(e)}`);
-          }
-        }
-        ticket.banned = true;
         continue;
       }
       if (r.reason === 'expired') {
@@ -160,19 +174,67 @@ export class JailActions {
         }
       }
     }
-    return count;
+    if (banned.length > 0) await this.banWithActions(banned);
+    return banned.length;
   }
 
-  /** The observer's `banFound`: bantime.increment and the store row (synchronously, before the actions run). */
+  private async banWithActions(tickets: readonly Ticket[]): Promise<void> {
+    for (const a of this.actions.values()) {
+      const mine = tickets.filter((t) => !(t.restored && a.norestored));
+      const onError = (t: Ticket, e: unknown): void =>
+        this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to execute ban jail '${this.jail}' action '${a.name}' info '${describe(t)}': ${errText(e)}`);
+      if (mine.length === 0) continue;
+      if (a.banMany) await a.banMany(mine, onError).catch((e: unknown) => mine.forEach((t) => onError(t, e)));
+      else for (const t of mine) await a.ban(t).catch((e: unknown) => onError(t, e));
+    }
+    for (const t of tickets) t.banned = true;
+  }
+
+  /**
+   * The observer's `banFound`: bantime.increment, the store row (synchronously, before the actions
+   * run) and, when the ban time was increased, the delayed `actionprolong`.
+   */
   private banFound(ticket: Ticket, btime: number): void {
     const store = this.env.store();
-    if (btime !== -1 && ticket.banTime === null) this.env.increment.increase(this.jail, ticket, btime);
+    if (btime !== -1 && ticket.banTime === null) {
+      this.env.increment.increase(this.jail, ticket, btime);
+      // The ticket is already in the ban list: when its end moved, it is filed again.
+      if (ticket.banTimeOr(this.banManager.banTime) !== btime) this.banManager.touch(ticket);
+    }
     const bt = ticket.banTimeOr(this.banManager.banTime);
     if (bt !== -1 && ticket.time + bt < this.env.now()) {
       this.env.log.log('fail2ban.observer', LEVEL.DEBUG, `[${this.jail}] Ignore old bantime ${ticket.id.text}`);
       return;
     }
-    store?.addBan(this.jail, ticket);
+    if (bt !== btime) this.prolongLater(ticket, bt === -1 ? 0 : Math.min(10, Math.max(0, bt - btime - 5)));
+    // A ticket found to be restored (its failure is not newer than the stored ban) keeps its row.
+    if (!ticket.restored) store?.addBan(this.jail, ticket);
+  }
+
+  /** The observer's `prolongBan` after `delay` seconds: `actionprolong` of every prolongable action. */
+  private prolongLater(ticket: Ticket, delay: number): void {
+    this.env.log.log('fail2ban.observer', LEVEL.HEAVYDEBUG, `[${this.jail}] Observer: prolong ${ticket.id.text} in ${delay}`);
+    const timer = setTimeout(() => {
+      this.prolongs.delete(timer);
+      void this.queue.run(() => this.prolongBan(ticket));
+    }, delay * 1000);
+    timer.unref?.();
+    this.prolongs.add(timer);
+  }
+
+  /** `_prolongBan`: only while the id is still banned (a ban in the list has its time already). */
+  private async prolongBan(ticket: Ticket): Promise<void> {
+    if (!this.active || this.banManager.ticketOf(idKey(ticket.id)) === undefined) return;
+    this.env.log.log('fail2ban.observer', LEVEL.DEBUG, `[${this.jail}] Observer: prolong ${ticket.id.text}, ${ticket.banTime ?? 'None'}`);
+    for (const a of this.actions.values()) {
+      if (ticket.restored && a.norestored) continue;
+      if (!a.prolongable) continue;
+      try {
+        await a.prolong(ticket);
+      } catch (e) {
+        this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to execute ban jail '${this.jail}' action '${a.name}' info '${describe(ticket)}': ${errText(e)}`);
+      }
+    }
   }
 
   /** Releases expired bans (in ban order) and sets the timer for the next end. */
@@ -192,18 +254,23 @@ export class JailActions {
 
   private async checkUnban(): Promise<number> {
     const list = this.banManager.unBanList(this.env.now());
-    for (const t of list) await this.unbanTicket(t, [...this.actions.values()], true);
+    await this.unbanTickets(list, [...this.actions.values()]);
     return list.length;
   }
 
-  private async unbanTicket(ticket: Ticket, actions: readonly JailAction[], log: boolean): Promise<void> {
-    if (log) this.env.log.log('fail2ban.actions', LEVEL.NOTICE, `[${this.jail}] Unban ${ticket.id.text}`);
+  private unbanTicket(ticket: Ticket, actions: readonly JailAction[]): Promise<void> {
+    return this.unbanTickets([ticket], actions);
+  }
+
+  /** Logs each unban, then each action unbans the batch (in one go where it can). */
+  private async unbanTickets(tickets: readonly Ticket[], actions: readonly JailAction[]): Promise<void> {
+    if (tickets.length === 0) return;
+    for (const t of tickets) this.env.log.log('fail2ban.actions', LEVEL.NOTICE, `[${this.jail}] Unban ${t.id.text}`);
     for (const a of actions) {
-      try {
-        await a.unban(ticket);
-      } catch (e) {
-        this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to execute unban jail '${this.jail}' action '${a.name}' info '${describe(ticket)}': ${errText(e)}`);
-      }
+      const onError = (t: Ticket, e: unknown): void =>
+        this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to execute unban jail '${this.jail}' action '${a.name}' info '${describe(t)}': ${errText(e)}`);
+      if (a.unbanMany) await a.unbanMany(tickets, onError).catch((e: unknown) => tickets.forEach((t) => onError(t, e)));
+      else for (const t of tickets) await a.unban(t).catch((e: unknown) => onError(t, e));
     }
   }
 
@@ -231,7 +298,7 @@ export class JailActions {
         this.env.store()?.delBan(this.jail, [id.text]);
         const t = this.banManager.remove(idKey(id));
         if (t) {
-          await this.unbanTicket(t, [...this.actions.values()], true);
+          await this.unbanTicket(t, [...this.actions.values()]);
           count++;
           continue;
         }
@@ -243,7 +310,7 @@ export class JailActions {
         for (const b of inside) {
           this.banManager.remove(idKey(b.id));
           this.env.store()?.delBan(this.jail, [b.id.text]);
-          await this.unbanTicket(b, [...this.actions.values()], true);
+          await this.unbanTicket(b, [...this.actions.values()]);
           count++;
         }
       }
@@ -274,7 +341,7 @@ export class JailActions {
       }
       each.push(a);
     }
-    for (const t of list) await this.unbanTicket(t, each, true);
+    await this.unbanTickets(list, each);
     return list.length;
   }
 
@@ -284,6 +351,8 @@ export class JailActions {
       this.active = false;
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
+      for (const p of this.prolongs) clearTimeout(p);
+      this.prolongs.clear();
       await this.flushNow(false, true);
       for (const a of [...this.actions.values()].reverse()) {
         try {
@@ -295,10 +364,41 @@ export class JailActions {
     });
   }
 
-  /** `actionreload` of every action (server reload). */
-  reload(): Promise<void> {
+  /** A reload of the jail begins: actions the stream adds again are kept (`keepOnReload`). */
+  beginReload(): void {
+    this.reloading = new Set();
+  }
+
+  /**
+   * `addaction` during a reload: an action of that name is kept (its bans and firewall state
+   * stay), its parameters cleared for the stream to set again. False when there is none.
+   */
+  keepOnReload(name: string): boolean {
+    const a = this.actions.get(name);
+    if (this.reloading === undefined || a === undefined) return false;
+    a.clearAllParams();
+    this.reloading.add(name);
+    return true;
+  }
+
+  /**
+   * The reload is over (fail2ban's `Actions.reload(begin=False)`): the kept actions run their
+   * `actionreload`, the ones the new configuration no longer has unban their bans (with them
+   * alone) and stop. Nothing happens for a jail that was not reloaded (a new one).
+   */
+  endReload(): Promise<void> {
+    const kept = this.reloading;
+    this.reloading = undefined;
+    if (kept === undefined) return Promise.resolve();
     return this.queue.run(async () => {
-      for (const a of this.actions.values()) await a.reload().catch((e: unknown) => this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to reload jail '${this.jail}' action '${a.name}': ${errText(e)}`));
+      for (const [name, a] of [...this.actions]) {
+        if (kept.has(name)) {
+          await a.reload().catch((e: unknown) => this.env.log.log('fail2ban.actions', LEVEL.ERROR, `Failed to reload jail '${this.jail}' action '${a.name}': ${errText(e)}`));
+          continue;
+        }
+        this.actions.delete(name);
+        await this.retire(a);
+      }
     });
   }
 
@@ -308,9 +408,14 @@ export class JailActions {
     if (!a) return Promise.resolve();
     return this.queue.run(async () => {
       this.actions.delete(name);
-      if (!(a.canFlush && (await a.flush().catch(() => false)))) for (const t of this.banManager.tickets()) await a.unban(t).catch(() => undefined);
-      await a.stop().catch(() => undefined);
+      await this.retire(a);
     });
+  }
+
+  /** An action leaves the jail: its bans are lifted with it alone (flush if it can), then it stops. */
+  private async retire(a: JailAction): Promise<void> {
+    if (!(a.canFlush && (await a.flush().catch(() => false)))) for (const t of this.banManager.tickets()) await a.unban(t).catch(() => undefined);
+    await a.stop().catch(() => undefined);
   }
 
   /** The jail's bantime changed: bans without their own time move with it. */

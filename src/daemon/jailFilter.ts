@@ -31,6 +31,8 @@ export class FilterSettingError extends Error {}
 
 export class JailFilter {
   readonly failManager = new FailManager();
+  /** When the failure list is next cleaned up (see performSvc). */
+  private nextSvcTime = 0;
   usedns = 'warn';
   prefregex: string | undefined;
   readonly failregex: string[] = [];
@@ -121,6 +123,11 @@ export class JailFilter {
     return f;
   }
 
+  /** A line's date by the jail's date detector (the first read's seek to now - findtime). */
+  dateOf(line: string): number | null {
+    return this.engine().dateOf(line);
+  }
+
   /** Lines of one source (without line ends), in order. */
   processLines(lines: readonly string[], inOperation: boolean): void {
     if (this.idle || this.failregex.length === 0) return;
@@ -162,10 +169,10 @@ export class JailFilter {
   private addTicket(ticket: Ticket): void {
     if (this.chain) {
       this.chain = this.chain.then(async () => {
-        if (!(await this.ignore.check(ticket.id))) this.count(ticket);
+        if (!(await this.ignore.check(ticket.id, ticket))) this.count(ticket);
       });
     } else {
-      const verdict = this.ignore.check(ticket.id);
+      const verdict = this.ignore.check(ticket.id, ticket);
       if (verdict === false) this.count(ticket);
       if (typeof verdict === 'boolean') return;
       this.chain = verdict.then((ignored) => {
@@ -188,7 +195,18 @@ export class JailFilter {
     const attempts = this.failManager.addFailure(ticket);
     if (attempts >= this.failManager.maxRetry) this.performBan(ticket.id);
     this.env.onFailure?.(ticket);
-    this.failManager.cleanup(this.env.filterEnv.now());
+    this.performSvc();
+  }
+
+  /**
+   * fail2ban's `performSvc`: forgets failures older than findtime, at most every 5 s (the scan
+   * covers the whole failure list: once per failure, a flood would make it quadratic).
+   */
+  private performSvc(): void {
+    const now = this.env.filterEnv.now();
+    if (now < this.nextSvcTime) return;
+    this.nextSvcTime = now + 5;
+    this.failManager.cleanup(now);
   }
 
   /** `set <jail> attempt <ip> [msg…]`: a manual failure (no ignore check in 1.0.2). Returns 1. */

@@ -22,6 +22,8 @@ export interface FileSourcePort {
 export interface JournalSourcePort {
   start(): void;
   stop(): void;
+  /** `addjournalmatch` / `deljournalmatch` at run time: the running reader takes the new matches at once. */
+  matchesChanged(): void;
 }
 
 export type FileBackend = 'auto' | 'polling' | 'pyinotify';
@@ -32,6 +34,8 @@ export interface SourceFactory {
     backend: FileBackend,
     encoding: () => string,
     onLines: (path: string, lines: readonly string[], inOperation: boolean) => void,
+    /** First read of a file (not `tail`): skip to the first line dated ≥ `startTime()`. */
+    seek: { startTime(): number; dateOf(line: string): number | null },
   ): FileSourcePort;
   journal(
     jail: string,

@@ -8,15 +8,18 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { CommandLock } from '../action/commandLock.js';
+import { NativeBackendPool } from '../action/firewall/backends.js';
+import { ticketValueText } from '../action/actionInfo.js';
 import { substituteDynamic } from '../action/dynamicTags.js';
 import { ControlServer, ControlServerError, PyExceptionError } from '../control/server.js';
 import { createDateTemplateContext } from '../filter/dateTemplates.js';
 import type { LocalZone } from '../filter/strptime.js';
-import { parseIp, type IpAddress } from '../shared/ip.js';
+import type { IpAddress } from '../shared/ip.js';
 import { pyStr, type PyException, type PyValue } from '../shared/pyvalue.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { SystemClock } from '../system/clock.js';
 import { ShellRunner } from '../system/exec.js';
+import { NodeProcessSpawner } from '../system/interactive.js';
 import { LEVEL } from '../system/log.js';
 import { GetentResolver } from '../system/resolver.js';
 import type { ServerOptions } from '../cli/fail2banServer.js';
@@ -30,7 +33,11 @@ export interface RunDeps {
   readonly zone: LocalZone;
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** Re-reads the configuration for SIGHUP (a `reload --all` stream), undefined when it fails. */
+  /**
+   * Re-reads the configuration for SIGHUP (a `reload --all` stream), undefined when it fails.
+   * fail2ban 1.0.2 has no SIGHUP handler (a daemon ignores the signal, a foreground server dies of
+   * it); portcullis reloads, as admins expect of a daemon and as `systemctl reload` may send.
+   */
   readonly reloadStream?: () => readonly PyValue[] | undefined;
 }
 
@@ -50,8 +57,9 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
   log.log('fail2ban.server', LEVEL.INFO, `Starting Fail2ban v${FAIL2BAN_VERSION}`);
   if (opts.daemon) log.log('fail2ban.server', LEVEL.INFO, 'Daemon started');
 
-  const resolver = new GetentResolver(now);
+  const resolver = new GetentResolver(now, 10000, log);
   const runner = new ShellRunner();
+  const backends = new NativeBackendPool(new NodeProcessSpawner());
   const host = hostname();
   const hostnameOf = (fqdn: boolean): string => (fqdn ? host : (host.split('.')[0] ?? host));
   let selfIps: { ips: IpAddress[]; until: number } | undefined;
@@ -76,12 +84,12 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
       },
     }),
     stores: storeFactory(log, now),
-    actions: actionFactory(getServer, { runner, lock: new CommandLock(), log, hostname: hostnameOf, allowIpv6: () => getServer().ipv6Allowed(), now }, {}),
+    actions: actionFactory(getServer, { runner, lock: new CommandLock(), log, hostname: hostnameOf, allowIpv6: () => getServer().ipv6Allowed(), now }, {}, backends),
     ignoreEnv: {
       selfIps: () => {
         if (!selfIps || selfIps.until < now()) {
           const ips = [...resolver.resolve('localhost'), ...resolver.resolve(hostnameOf(false)), ...resolver.resolve(hostnameOf(true))];
-          selfIps = { ips: [...ips, parseIp('127.0.0.1'), parseIp('::1')], until: now() + 300 };
+          selfIps = { ips, until: now() + 300 };
         }
         return selfIps.ips;
       },
@@ -93,8 +101,10 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
           return undefined;
         }
       },
-      runCommand: async (command, id) => {
-        const cmd = substituteDynamic(command, (tag) => (tag === 'ip' ? id.text : undefined), new Map(), { hostname: hostnameOf });
+      runCommand: async (command, id, ticket) => {
+        // <ip>, <fid> and the failure's <F-*> groups, as fail2ban's ignorecommand gets them (values as arguments, never in the text)
+        const fdata = new Map([...(ticket?.data ?? [])].map(([k, v]) => [k, ticketValueText(v)] as const));
+        const cmd = substituteDynamic(command, (tag) => (tag === 'ip' || tag === 'fid' ? id.text : undefined), fdata, { hostname: hostnameOf });
         const r = await runner.run(cmd, 60000);
         if (r.code === 0) return true;
         if (r.code === 1) return false;
@@ -139,6 +149,7 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
   const onTerm = (): void => void getServer().quit();
   const onUsr1 = (): void => void logger.flushLogs();
   const onHup = (): void => {
+    logger.log('fail2ban.server', LEVEL.INFO, 'Reloading the configuration on SIGHUP');
     const s = deps.reloadStream?.();
     if (s) void transmitter.proceed(['reload', '--all', [], s]);
   };
@@ -161,6 +172,7 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
   process.off('SIGUSR1', onUsr1);
   process.off('SIGHUP', onHup);
   await control.close();
+  await backends.close();
   rmSync(opts.pidfile, { force: true });
   log.log('fail2ban.server', LEVEL.INFO, 'Exiting Fail2ban');
   logger.close();

@@ -112,11 +112,20 @@ export class Server {
       log: env.log,
       filterEnv: env.filterEnv,
       onBan: (t) => actions.put(t),
+      // the observer's failureFound: a failure of an id banned before weighs more
+      onFailure: (t) => {
+        if (!actions.isActive) return;
+        const weight = inc.failureWeight(name, t, filter.failManager.maxRetry);
+        if (weight > 1) filter.boost(t, weight - 1);
+      },
     });
     const files =
       backend === 'systemd'
         ? undefined
-        : env.sources.files(name, backend, () => filter.logencoding, (_path, lines, inOp) => filter.processLines(lines, inOp));
+        : env.sources.files(name, backend, () => filter.logencoding, (_path, lines, inOp) => filter.processLines(lines, inOp), {
+            startTime: () => env.now() - filter.findtime,
+            dateOf: (line) => filter.dateOf(line),
+          });
     const journal =
       backend === 'systemd'
         ? env.sources.journal(
@@ -209,6 +218,7 @@ export class Server {
         jail.idle = true;
         this.reloadState.set(jn, jail);
         resetForReload(jail);
+        jail.actions.beginReload();
       }
     }
   }
@@ -217,7 +227,7 @@ export class Server {
     const gone: string[] = [];
     for (const [jn, jail] of this.jails) {
       if (this.reloadState.has(jn)) gone.push(jn);
-      else if (jail.isAlive) await jail.actions.reload();
+      else await jail.actions.endReload();
     }
     for (const jn of gone) await this.delJail(jn);
     this.reloadState.clear();

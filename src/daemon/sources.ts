@@ -49,16 +49,30 @@ class JailFiles implements FileSourcePort {
   }
 }
 
+/**
+ * The journal of one jail: the reader is built when the jail starts (with the matches, findtime
+ * and options the configuration stream set by then). `matchesChanged()` hands runtime
+ * `addjournalmatch` / `deljournalmatch` to the running reader, as fail2ban's do at once.
+ */
 class JailJournal implements JournalSourcePort {
   private source: JournalSource | undefined;
 
-  constructor(private readonly make: () => JournalSource) {}
+  constructor(
+    private readonly make: () => JournalSource,
+    private readonly matches: () => ReadonlyArray<readonly string[]>,
+  ) {}
 
   start(): void {
     this.source = this.make();
     void this.source.start().catch(() => undefined);
   }
 
+  /** Throws `JournalMatchError` for a match sd-journal would refuse (the reader keeps its old matches). */
+  matchesChanged(): void {
+    this.source?.setMatches(this.matches());
+  }
+
+  /** The position is saved before this returns (journalctl is ended in the background). */
   stop(): void {
     void this.source?.stop().catch(() => undefined);
     this.source = undefined;
@@ -84,7 +98,7 @@ export function sourceFactory(env: SourceEnv): SourceFactory {
     saveJournalPosition: (jail, cursor, iso, time) => env.positions()?.saveJournalPosition(jail, cursor, iso, time),
   };
   return {
-    files(jail: string, backend: FileBackend, encoding: () => string, onLines) {
+    files(jail: string, backend: FileBackend, encoding: () => string, onLines, seek) {
       return new JailFiles(
         () =>
           new FileSource({
@@ -95,6 +109,7 @@ export function sourceFactory(env: SourceEnv): SourceFactory {
             log: env.log,
             clock: env.clock,
             positions,
+            initialSeek: seek,
             ...(env.pollIntervalMs !== undefined ? { pollIntervalMs: env.pollIntervalMs } : {}),
           }),
       );
@@ -113,6 +128,7 @@ export function sourceFactory(env: SourceEnv): SourceFactory {
             clock: env.clock,
             ...(env.journalctl !== undefined ? { command: env.journalctl } : {}),
           }),
+        matches,
       );
     },
   };

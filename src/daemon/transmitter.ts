@@ -5,7 +5,8 @@
  * ours print the same text. Inside `server-stream` and `reload` setters are quiet (return None).
  */
 import { str2seconds } from '../shared/duration.js';
-import { PyException, PyTuple, pyNumber, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
+import { PyException, PyFloat, PyTuple, pyNumber, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
+import type { Ticket } from '../counter/ticket.js';
 import { banWithTimeLine } from '../shared/timefmt.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { LEVEL } from '../system/log.js';
@@ -271,18 +272,22 @@ export class Transmitter {
         s.env.log.log('fail2ban.filter', LEVEL.INFO, `  encoding: ${encodingValue(f.logencoding)}`);
         return q(() => encodingValue(f.logencoding));
       case 'addjournalmatch':
-        if (jail.backend === 'systemd') jail.journalMatches.push(...splitMatches(cmd.slice(2).map((v) => pyStr(v))));
+        if (jail.backend === 'systemd') {
+          jail.journalMatches.push(...splitMatches(cmd.slice(2).map((v) => pyStr(v))));
+          jail.journal?.matchesChanged();
+        }
         return q(() => journalMatchValue(jail.journalMatches));
       case 'deljournalmatch': {
         if (jail.backend === 'systemd') {
           const words = cmd.slice(2).map((v) => pyStr(v));
           if (words.length === 0) jail.journalMatches.length = 0;
-          else
-            for (const m of splitMatches(words)) {
-              const i = jail.journalMatches.findIndex((x) => x.join('\0') === m.join('\0'));
-              if (i < 0) throw new ValueError('Match not found');
-              jail.journalMatches.splice(i, 1);
-            }
+          else {
+            // one group, as given (fail2ban compares the whole word list)
+            const i = jail.journalMatches.findIndex((x) => x.join('\0') === words.join('\0'));
+            if (i < 0) throw new ValueError(`Match ${pyRepr(words)} not found`);
+            jail.journalMatches.splice(i, 1);
+          }
+          jail.journal?.matchesChanged();
         }
         return q(() => journalMatchValue(jail.journalMatches));
       }
@@ -371,6 +376,7 @@ export class Transmitter {
       case 'addaction': {
         const actName = arg(cmd, 2);
         const pyFile = cmd.length > 3 ? arg(cmd, 3) : undefined;
+        if (jail.actions.keepOnReload(actName)) return q(() => actName);
         const action = s.env.actions.create(name, actName, pyFile);
         jail.actions.actions.set(actName, action);
         return q(() => actName);
@@ -475,6 +481,11 @@ export class Transmitter {
         return jail.actions.banManager.banTime;
       case 'banip':
         return banList(jail, cmd.length > 2 && arg(cmd, 2) === '--with-time');
+      case 'baninfo':
+        return banInfo(jail);
+      case 'actioninfo':
+        // portcullis' own: per action, what its bans go through and the last native failure
+        return [...jail.actions.actions.values()].map((a) => [a.name, a.backend ?? 'template', a.backendError ?? null]);
       case 'actions':
         return [...jail.actions.actions.keys()];
       case 'action':
@@ -537,12 +548,30 @@ function splitMatches(words: readonly string[]): string[][] {
   return out.filter((g) => g.length > 0);
 }
 
+/**
+ * portcullis' own `get JAIL baninfo` (fail2ban has no such command; `portcullis bans` uses it):
+ * per ban, in expiry order, `[ip, time of ban, ban time, ban count, failures]`.
+ */
+function banInfo(jail: Jail): PyValue {
+  const bt = jail.actions.banManager.banTime;
+  const num = (n: number): PyValue => (Number.isInteger(n) ? n : new PyFloat(n));
+  return ticketsByEnd(jail).map((t) => [t.id.text, new PyFloat(t.time), num(t.banTimeOr(bt)), t.banCount, t.attempt]);
+}
+
+/** The jail's bans in expiry order (what `get JAIL banip` lists). */
+function ticketsByEnd(jail: Jail): Ticket[] {
+  const bt = jail.actions.banManager.banTime;
+  return jail.actions.banManager
+    .tickets()
+    .map((t) => ({ t, end: t.endOfBan(bt) }))
+    .sort((a, b) => a.end - b.end)
+    .map((x) => x.t);
+}
+
 function banList(jail: Jail, withTime: boolean): PyValue {
-  const bm = jail.actions.banManager;
-  const bt = bm.banTime;
-  const tickets = bm.tickets().map((t) => ({ t, end: t.endOfBan(bt) }));
-  tickets.sort((a, b) => a.end - b.end);
-  if (!withTime) return tickets.map((x) => x.t.id.text);
-  return tickets.map((x) => banWithTimeLine(x.t.id.text, x.t.time, x.t.banTimeOr(bt)));
+  const bt = jail.actions.banManager.banTime;
+  const tickets = ticketsByEnd(jail);
+  if (!withTime) return tickets.map((t) => t.id.text);
+  return tickets.map((t) => banWithTimeLine(t.id.text, t.time, t.banTimeOr(bt)));
 }
 

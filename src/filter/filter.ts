@@ -225,6 +225,15 @@ export class Filter {
     return this.tsCache.set(m.template, text, sec, ts, int, isStableDate(m));
   }
 
+  /** The date of a line as the date detector reads it (fail2ban's `seekToTime` probe), or null. */
+  dateOf(line: string): number | null {
+    const m = this.dateDetector.matchTime(line);
+    if (!m) return null;
+    const [s, e] = m.span;
+    if (s === e) return null;
+    return this.parseDate(line, m, line.slice(s, e), this.env.now()).ts;
+  }
+
   /**
    * `processLine(line)`: a line without its line end, or a tuple `(pre, dateText, msg)` with its
    * date already known (journal). Returns the failures found (possibly none).

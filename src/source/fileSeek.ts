@@ -11,10 +11,17 @@ export type DateOf = (line: string) => number | null;
 /**
  * The first line start in [from, size) whose date is ≥ `time` (or `size`); of each probe, up to 5
  * lines (each read up to `cap` bytes) are tried for a date, and a probe without one counts as
- * "late enough" (so at worst more is read, never less). Never before `from`.
+ * "late enough" (so at worst more is read, never less). Never before `from`; `from` itself when
+ * the lines there are recent.
  */
 export function seekLineAtTime(fd: number, from: number, size: number, cap: number, decode: Decoder, time: number, dateOf: DateOf): number {
-  let lo = from;
+  // fail2ban probes the current position first: when the lines there are recent (or undated),
+  // nothing is skipped — a log need not be in time order (lines written while the server was
+  // down may sit before an older one).
+  if (from >= size) return from;
+  const first = probeDate(fd, from, size, cap, decode, dateOf);
+  if (first.date === null || first.date >= time) return from;
+  let lo = first.next;
   let hi = size;
   while (lo < hi) {
     const mid = lo + Math.floor((hi - lo) / 2);

@@ -144,8 +144,15 @@ export function journalMatchText(groups: ReadonlyArray<readonly string[]>): stri
   return groups.map((g) => g.join(' ')).join(' + ');
 }
 
-/** Where reading starts: after a known cursor, or at a time (Unix seconds). */
-export type JournalStart = { readonly kind: 'cursor'; readonly cursor: string } | { readonly kind: 'since'; readonly time: number };
+/**
+ * Where reading starts: after a known cursor, or at a time (Unix seconds). With `after`, only
+ * entries later than the microsecond of `time` are read: fail2ban seeks to the time, steps back
+ * one entry and reads on from there (`seek_realtime`, `get_previous`, `get_next`), which skips
+ * every entry at exactly that time — such as the last entry read before a restart.
+ */
+export type JournalStart =
+  | { readonly kind: 'cursor'; readonly cursor: string }
+  | { readonly kind: 'since'; readonly time: number; readonly after?: boolean };
 
 /** A stored journal position (the DB's `systemd-journal` row plus portcullis' cursor). */
 export interface StoredJournalPosition {
@@ -164,9 +171,9 @@ export function journalStart(stored: StoredJournalPosition | undefined, nowSec: 
   return { kind: 'since', time };
 }
 
-/** `--since=@<seconds>` with microseconds (journalctl parses fractional seconds). */
-function sinceArg(time: number): string {
-  const us = Math.max(0, Math.floor(time * 1e6));
+/** `--since=@<seconds>` with microseconds (journalctl parses fractional seconds; `--since` is inclusive). */
+function sinceArg(time: number, after: boolean): string {
+  const us = Math.max(0, Math.floor(time * 1e6) + (after ? 1 : 0));
   const s = Math.floor(us / 1e6);
   const frac = String(us % 1e6).padStart(6, '0');
   return `--since=@${s}.${frac}`;
@@ -176,7 +183,7 @@ const COMMON = ['--output=json', '--all', '--no-pager', '--quiet'] as const;
 
 /** The arguments of the long-running reader: JSON, every field whole, following, from `start`. */
 export function journalFollowArgs(selection: JournalSelection, groups: ReadonlyArray<readonly string[]>, start: JournalStart): string[] {
-  const from = start.kind === 'cursor' ? `--after-cursor=${start.cursor}` : sinceArg(start.time);
+  const from = start.kind === 'cursor' ? `--after-cursor=${start.cursor}` : sinceArg(start.time, start.after === true);
   return [...selection.args, ...COMMON, '--follow', '--no-tail', from, '--', ...journalMatchArgs(groups)];
 }
 

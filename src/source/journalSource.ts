@@ -141,7 +141,7 @@ export class JournalSource {
   private readonly log: ServerLog;
   private readonly clock: Clock;
   private readonly command: string;
-  private readonly groups: string[][];
+  private groups: string[][];
   private readonly selection: JournalSelection;
   private readonly utcOffset: number;
   private readonly decode: BytesDecoder;
@@ -202,6 +202,23 @@ export class JournalSource {
     return this.selection.unmapped;
   }
 
+  /**
+   * New `journalmatch` lines while running (fail2ban changes the reader's matches at once): the
+   * running journalctl is replaced by one with the new matches that goes on after the last entry
+   * delivered. Throws `JournalMatchError` (and keeps the old matches) for a token sd-journal refuses.
+   */
+  setMatches(journalmatch: ReadonlyArray<readonly string[]>): void {
+    this.groups = journalMatchGroups(journalmatch);
+    const child = this.child;
+    // Not following yet (start() is probing) or waiting for a restart: the next spawn takes the new matches.
+    if (!this.running || child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    this.child = undefined;
+    child.kill('SIGKILL');
+    this.flushBatch();
+    const cursor = this.last?.cursor;
+    this.spawnReader(cursor !== undefined ? { kind: 'cursor', cursor } : (this.startAt ?? { kind: 'since', time: this.clock.nowMs() / 1000, after: true }));
+  }
+
   /** Finds the last entry, decides the start and starts following. */
   async start(): Promise<void> {
     if (this.running) return;
@@ -216,24 +233,32 @@ export class JournalSource {
     const nowSec = this.clock.nowMs() / 1000;
     if (this.tail === undefined) {
       this.switchToOperation();
-      this.startAt = { kind: 'since', time: nowSec };
+      this.startAt = { kind: 'since', time: nowSec, after: true };
     } else {
-      this.startAt = journalStart(this.opts.store?.getJournalPosition(jail), nowSec, this.opts.findtime);
+      const start = journalStart(this.opts.store?.getJournalPosition(jail), nowSec, this.opts.findtime);
+      // As fail2ban: entries after the start time, not at it (the last entry read before a restart is not read again).
+      this.startAt = start.kind === 'since' ? { ...start, after: true } : start;
       this.operating = false;
       const nothingToRead =
         (this.startAt.kind === 'cursor' && this.startAt.cursor === this.tail.cursor) ||
-        (this.startAt.kind === 'since' && this.tail.realtimeUs < BigInt(Math.floor(this.startAt.time * 1e6)));
+        (this.startAt.kind === 'since' && this.tail.realtimeUs <= BigInt(Math.floor(this.startAt.time * 1e6)));
       if (nothingToRead) this.switchToOperation();
     }
     this.spawnReader(this.startAt);
   }
 
-  /** Stops journalctl and saves the position. */
+  /**
+   * Stops journalctl and saves the position: what was delivered at once (before the first await,
+   * so a caller that closes the store right after calling stop() still gets it), and again after
+   * journalctl exited in case it delivered more.
+   */
   async stop(): Promise<void> {
     this.running = false;
     this.probe?.kill('SIGKILL');
     clearTimeout(this.restartTimer);
     clearTimeout(this.saveTimer);
+    this.flushBatch();
+    this.savePosition();
     const child = this.child;
     if (child !== undefined && child.exitCode === null && child.signalCode === null) {
       const killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
@@ -296,16 +321,18 @@ export class JournalSource {
         if (done) return;
         done = true;
         resolve();
-        this.onReaderExit(code, signal, error);
+        if (this.child === child) this.onReaderExit(code, signal, error);
       };
       child.on('error', (e) => finish(null, null, errorMessage(e)));
       child.on('close', (code, signal) => finish(code, signal));
     });
     child.stdout.on('data', (b: Buffer) => {
+      if (this.child !== child) return; // replaced by setMatches()
       this.splitter.push(b);
       this.flushBatch();
     });
     child.stderr.on('data', (b: Buffer) => {
+      if (this.child !== child) return;
       this.lastStderr = (this.lastStderr + b.toString('utf8')).slice(-4096);
     });
   }

@@ -162,13 +162,16 @@ describe('portcullis server commands, scripted server', () => {
   });
 
   test('bans: address, jail, since, until (permanent); JSON; nothing banned', async () => {
-    const r = await run(twoJails(), ['bans', ...S]);
-    assert.equal(r.out, ['Address      Jail      Since                Until', '192.0.2.1    sshd      2026-11-22 03:50:00  2026-11-22 04:00:00', '2001:db8::7  recidive  2026-11-20 10:00:00  permanent', ''].join('\n'));
+    const srv = twoJails();
+    const r = await run(srv, ['bans', ...S]);
+    // a server without portcullis' `baninfo` (fail2ban's own): times from `banip --with-time`, no count
+    assert.equal(r.out, ['Address      Jail      Since                Until                Count', '192.0.2.1    sshd      2026-11-22 03:50:00  2026-11-22 04:00:00      -', '2001:db8::7  recidive  2026-11-20 10:00:00  permanent                -', ''].join('\n'));
+    assert.deepEqual(srv.batches.slice(1).map((b) => b.cmds.map((c) => c.slice(2).join(' '))), [['baninfo', 'baninfo'], ['banip --with-time', 'banip --with-time']]);
     const j = JSON.parse((await run(twoJails(), ['bans', '--json', ...S])).out) as unknown;
     assert.deepEqual(j, {
       bans: [
-        { ip: '192.0.2.1', jail: 'sshd', since: '2026-11-22 03:50:00', until: '2026-11-22 04:00:00', bantimeSec: 600 },
-        { ip: '2001:db8::7', jail: 'recidive', since: '2026-11-20 10:00:00', until: null, bantimeSec: -1 },
+        { ip: '192.0.2.1', jail: 'sshd', since: '2026-11-22 03:50:00', until: '2026-11-22 04:00:00', bantimeSec: 600, count: null },
+        { ip: '2001:db8::7', jail: 'recidive', since: '2026-11-20 10:00:00', until: null, bantimeSec: -1, count: null },
       ],
     });
     const empty = new FakeServer(new Map());
@@ -285,7 +288,7 @@ describe('portcullis server commands, scripted server', () => {
   });
 
   test('parseBanLine and table', () => {
-    assert.deepEqual(parseBanLine('j', '::1 \t2026-01-01 00:00:00 + 60 = 2026-01-01 00:01:00'), { ip: '::1', jail: 'j', since: '2026-01-01 00:00:00', until: '2026-01-01 00:01:00', bantimeSec: 60 });
+    assert.deepEqual(parseBanLine('j', '::1 \t2026-01-01 00:00:00 + 60 = 2026-01-01 00:01:00'), { ip: '::1', jail: 'j', since: '2026-01-01 00:00:00', until: '2026-01-01 00:01:00', bantimeSec: 60, count: null });
     assert.equal(table(['a', 'n'], [['xyz', '5'], ['q', '10']], [false, true]), 'a     n\nxyz   5\nq    10\n');
   });
 });
@@ -362,15 +365,18 @@ describe('portcullis server commands, real server', () => {
       const bans = pc(['bans', ...C]);
       assert.equal(bans.code, 0, bans.err);
       const rows = bans.out.trimEnd().split('\n');
-      assert.match(rows[0] ?? '', /^Address +Jail +Since +Until$/);
+      assert.match(rows[0] ?? '', /^Address +Jail +Since +Until +Count$/);
       assert.equal(rows.length, 4);
-      assert.ok(rows.some((r) => /^192\.0\.2\.20 +t2 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +permanent$/.test(r)), bans.out);
-      const bj = JSON.parse(pc(['bans', '--json', ...C]).out) as { bans: Array<{ ip: string; jail: string; until: string | null; bantimeSec: number }> };
-      assert.deepEqual(bj.bans.map((b) => [b.ip, b.jail, b.until === null, b.bantimeSec]).sort(), [
-        ['192.0.2.10', 't1', false, 600],
-        ['192.0.2.20', 't2', true, -1],
-        ['2001:db8::5', 't1', false, 600],
+      assert.ok(rows.some((r) => /^192\.0\.2\.20 +t2 +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +permanent +1$/.test(r)), bans.out);
+      const bj = JSON.parse(pc(['bans', '--json', ...C]).out) as { bans: Array<{ ip: string; jail: string; since: string; until: string | null; bantimeSec: number; count: number }> };
+      assert.deepEqual(bj.bans.map((b) => [b.ip, b.jail, b.until === null, b.bantimeSec, b.count]).sort(), [
+        ['192.0.2.10', 't1', false, 600, 1],
+        ['192.0.2.20', 't2', true, -1, 1],
+        ['2001:db8::5', 't1', false, 600, 1],
       ]);
+      // the times are those fail2ban-client's `get JAIL banip --with-time` shows
+      const withTime = ['t1', 't2'].flatMap((j) => server?.client(['get', j, 'banip', '--with-time']).stdout.trim().split('\n') ?? []);
+      for (const b of bj.bans) assert.ok(withTime.some((l) => l.includes(`${b.ip} \t${b.since} + ${b.bantimeSec} = ${b.until ?? '9999-12-31 23:59:59'}`)), `${JSON.stringify(b)} in ${withTime.join('|')}`);
 
       // errors
       const bad = pc(['ban', '1.2.3.999', '--jail', 't1', ...C]);

@@ -16,36 +16,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createNetns, startServerInNetns, type Netns, type NsServer } from '../helpers/netns.js';
+import { copyStockAction } from '../helpers/stockAction.js';
 import { logTime, sleep, waitFor } from '../helpers/servers.js';
 
-const STOCK = '/etc/fail2ban/action.d';
 const TABLE = 'f2b-table';
-
-/**
- * Copies a stock action file and, recursively, what its `[INCLUDES]` before/after name (optional
- * `.local` files only when they exist), so the action definition is Debian's as installed now.
- */
-function copyStockAction(name: string, destDir: string, seen = new Set<string>()): void {
-  if (seen.has(name)) return;
-  seen.add(name);
-  const src = path.join(STOCK, name);
-  if (!fs.existsSync(src)) {
-    if (name.endsWith('.local')) return;
-    assert.fail(`${src} is missing: install Debian's fail2ban package (apt-get install fail2ban) to run the nftables test`);
-  }
-  const text = fs.readFileSync(src, 'utf8');
-  fs.writeFileSync(path.join(destDir, name), text);
-  let inIncludes = false;
-  for (const line of text.split('\n')) {
-    const section = /^\[([^\]]+)\]/.exec(line);
-    if (section) {
-      inIncludes = section[1] === 'INCLUDES';
-      continue;
-    }
-    const inc = inIncludes ? /^(before|after)\s*=\s*(.*)$/.exec(line) : null;
-    if (inc) for (const f of (inc[2] ?? '').trim().split(/\s+/).filter(Boolean)) copyStockAction(f, destDir, seen);
-  }
-}
 
 function writeTree(dir: string): void {
   const action = (jail: string): string => `nftables-multiport[name=${jail}, port="22,2222", protocol=tcp]`;

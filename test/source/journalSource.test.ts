@@ -144,10 +144,10 @@ test('a row written by fail2ban (time only) resumes from that time', { skip: NO_
   const rx = receiver();
   const src = source({ jail: 'j', journal: { journalfiles: file }, journalmatch: [['_SYSTEMD_UNIT=sshd.service']], findtime: 600, onLines: rx.onLines, store, clock, command: JCTL, utcOffsetSeconds: 0 });
   await src.start();
-  await waitFor('entries', () => rx.entries.length >= 2);
+  await waitFor('entries', () => rx.entries.length >= 1);
   await src.stop();
-  // As fail2ban's seek to the stored time: the entry at exactly that time is read again.
-  assert.deepEqual(rx.entries.map((e) => e.time), [NOW - 200, NOW - 50]);
+  // As fail2ban's seek to the stored time and one step back: the entry at exactly that time was read before the stop.
+  assert.deepEqual(rx.entries.map((e) => e.time), [NOW - 50]);
 });
 
 test('journalmatch selects entries; an empty selection is in operation at once', { skip: NO_TOOLS }, async () => {
