@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs the whole suite: typecheck, lint and every test
 # (`npm run check`). Debian packages: fail2ban (the side-by-side oracle) with python3-systemd (its
-# journal reader), rsyslog (the SYSLOG log target is checked against a real rsyslogd),
-# systemd-journal-remote (writes real journal files for the journal backend's tests), nftables and
-# iproute2 (the firewall test runs nft in a private network namespace), openssh-server and sshpass
+# journal reader) and python3-pyinotify (its inotify backend, as on a real Debian host), rsyslog
+# (the SYSLOG log target is checked against a real rsyslogd), systemd-journal-remote (writes real
+# journal files for the journal backend's tests), nftables, iptables, ipset and iproute2 (the
+# firewall backends run in private network namespaces), logrotate (flushlogs after a real
+# rotation), openssh-server and sshpass
 # (the end-to-end scenario bans a real sshd's attacker), and a C++ tool chain for better-sqlite3,
 # which is compiled from source on Node 20. openssh-server is installed with service starts
 # forbidden (policy-rc.d), so that no sshd is left listening on the host: the test starts its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(fail2ban python3-systemd rsyslog systemd-journal-remote nftables iproute2 sshpass g++ make python3)
+PACKAGES=(fail2ban python3-systemd python3-pyinotify rsyslog systemd-journal-remote nftables iptables ipset iproute2 logrotate sshpass g++ make python3)
 QUIET_PACKAGES=(openssh-server)
 missing_of() {
   local p

@@ -66,6 +66,10 @@ export class GetentResolver implements Resolver {
     for (const a of v4.addrs) add(a, FAM_IPV4);
     const v6 = this.query('ahostsv6', name);
     for (const a of v6.addrs) if (!a.toLowerCase().startsWith('::ffff:')) add(a, FAM_IPV6);
+    // getent's per-family lookups ask with AI_ADDRCONFIG, which finds nothing on a host with only
+    // loopback addresses (a network namespace, a box with no link up); Python's getaddrinfo does
+    // not. Then the unspecified-family lookup, which does not filter that way, answers instead.
+    if (ips.length === 0) for (const a of this.query('ahosts', name).addrs) if (!a.toLowerCase().startsWith('::ffff:')) add(a, a.includes(':') ? FAM_IPV6 : FAM_IPV4);
     // Python keeps the last family's error (IPv6 before IPv4) and warns only when nothing was found.
     const error = v6.error ?? v4.error;
     if (ips.length === 0 && error !== undefined) {

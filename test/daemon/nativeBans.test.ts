@@ -1,5 +1,5 @@
 /**
- * Transparent acceleration of the stock nftables action, end to end in a private network
+ * Transparent acceleration of the stock nftables, iptables-ipset and iptables-multiport actions, end to end in a private network
  * namespace: portcullis' server bans through the persistent nft session (no `nft` command per ban
  * in its log), the action's own actionstart/actionstop still build and remove the structure,
  * `native = false` keeps an action a template, `portcullis status JAIL` says which is which; a
@@ -30,17 +30,19 @@ function writeTree(dir: string): void {
       jail('nat', act('nat')),
       jail('tpl', act('tpl', ', native=false')),
       jail('brk', act('brk', `, nftables=${dir}/bin/nft`)),
+      jail('ips', 'iptables-ipset[name=ips, port=ssh, protocol=tcp]'),
+      jail('ipt', 'iptables-multiport[name=ipt, port="22,2222", protocol=tcp]'),
     ].join('\n'),
     'filter.d/t.conf': '[Definition]\nfailregex = ^\\s*\\S+ t: fail from <HOST>$\n',
     'bin/nft': BROKEN_NFT,
   };
-  for (const j of ['nat', 'tpl', 'brk']) files[`${j}.log`] = '';
+  for (const j of ['nat', 'tpl', 'brk', 'ips', 'ipt']) files[`${j}.log`] = '';
   for (const [name, body] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), body, { mode: name.startsWith('bin/') ? 0o755 : 0o644 });
   }
   fs.mkdirSync(path.join(dir, 'action.d'), { recursive: true });
-  copyStockAction('nftables-multiport.conf', path.join(dir, 'action.d'));
+  for (const a of ['nftables-multiport', 'iptables-ipset', 'iptables-multiport']) copyStockAction(`${a}.conf`, path.join(dir, 'action.d'));
 }
 
 const fail = (ips: readonly string[]): string => ips.flatMap((ip) => [ip, ip]).map((ip) => `${logTime()} h t: fail from ${ip}\n`).join('');
@@ -98,6 +100,19 @@ test('stock nftables action: native batched bans, template opt-out, repair, fall
   assert.equal(execs(dir, /add element inet f2b-table addr-set-nat /), 0, 'no shell per ban in the flood');
   assert.match(s.client(['status', 'nat']).stdout, /Currently banned:\t301/);
 
+  // the stock ipset and iptables actions: native ipset / iptables on the set and chain their actionstart made
+  fs.appendFileSync(path.join(dir, 'ips.log'), fail(['192.0.2.31', '2001:db8::31']));
+  fs.appendFileSync(path.join(dir, 'ipt.log'), fail(['192.0.2.32', '2001:db8::32']));
+  const listed = (cmd: string, args: readonly string[]): string => ns.run(cmd, args).stdout;
+  await waitFor('ipset bans', () => listed('ipset', ['list', 'f2b-ips']).includes('192.0.2.31') && listed('ipset', ['list', 'f2b-ips6']).includes('2001:db8::31'));
+  await waitFor('iptables bans', () => listed('iptables', ['-S', 'f2b-ipt']).includes('-s 192.0.2.32/32') && listed('ip6tables', ['-S', 'f2b-ipt']).includes('-s 2001:db8::32/128'));
+  assert.equal(execs(dir, /ipset -exist add f2b-ips/), 0, 'ipset bans without a shell');
+  assert.equal(execs(dir, /iptables -w -I f2b-ipt /), 0, 'iptables bans without a shell');
+  assert.match(portcullis(ns, dir, ['status', 'ips']), /iptables-ipset {2}native ipset, batched\n$/);
+  assert.match(portcullis(ns, dir, ['status', 'ipt']), /iptables-multiport {2}native iptables, batched\n$/);
+  assert.equal(s.client(['set', 'ipt', 'unbanip', '192.0.2.32']).stdout.trim(), '1');
+  await waitFor('iptables unban', () => !listed('iptables', ['-S', 'f2b-ipt']).includes('192.0.2.32'));
+
   // the table removed behind the server's back: the next native ban fails, is repaired, retried
   assert.equal(ns.run('nft', ['delete', 'table', 'inet', 'f2b-table']).status, 0);
   fs.appendFileSync(path.join(dir, 'nat.log'), fail(['192.0.2.77']));
@@ -113,5 +128,6 @@ test('stock nftables action: native batched bans, template opt-out, repair, fall
   assert.equal(execs(dir, /delete element inet f2b-table addr-set-nat /), 0, 'no shell for the unban');
   s.client(['stop']);
   assert.ok(await s.waitExit(30000), 'the server stops');
-  assert.equal(ns.run('nft', ['list', 'ruleset']).stdout.trim(), '', 'stop leaves no rule behind');
+  assert.doesNotMatch(ns.run('nft', ['list', 'ruleset']).stdout, /f2b/, 'stop leaves no f2b rule behind');
+  assert.equal(ns.run('ipset', ['list', '-n']).stdout.trim(), '', 'stop leaves no ipset behind');
 });
