@@ -239,11 +239,47 @@ export class Monitor {
 // --- /proc -----------------------------------------------------------------------------------
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
-/** CPU seconds of the process itself (utime+stime) and of its waited-for children (cutime+cstime). */
-export function cpuOf(pid) {
+function statFields(pid) {
   const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children: (Number(f[13]) + Number(f[14])) / CLK_TCK };
+  return s.slice(s.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The live descendants of a process (every /proc/N/stat read for its parent pid). */
+function liveDescendants(pid) {
+  const parent = new Map();
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      parent.set(Number(d), Number(statFields(d)[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out = [];
+  const walk = (p) => {
+    for (const [c, pp] of parent) if (pp === p) out.push(c), walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * CPU seconds of the process itself (utime+stime) and of its children: those it has waited for
+ * (cutime+cstime: the action's shells and their nft) plus those still running (a persistent
+ * `nft -i` session is counted by its own utime+stime, else it would be invisible until it exits).
+ */
+export function cpuOf(pid) {
+  const f = statFields(pid);
+  let children = (Number(f[13]) + Number(f[14])) / CLK_TCK;
+  for (const d of liveDescendants(pid)) {
+    try {
+      const g = statFields(d);
+      children += (Number(g[11]) + Number(g[12]) + Number(g[13]) + Number(g[14])) / CLK_TCK;
+    } catch {
+      // gone in between: its time is in its parent's cutime by now
+    }
+  }
+  return { self: (Number(f[11]) + Number(f[12])) / CLK_TCK, children };
 }
 
 /** VmHWM / VmRSS of the process in KiB. */

@@ -72,7 +72,7 @@ export class NativeBans {
       if (await this.apply(family, false, () => fw.ban(entries))) this.action.markBanned(family);
       else left.push(...group);
     }
-    return left;
+    return inOrder(infos, left);
   }
 
   /** Unbans natively where the action allows; returns the tickets left to the template's actionunban. */
@@ -84,7 +84,7 @@ export class NativeBans {
       else if (!this.action.holdsBans(family)) continue;
       else if (!(await this.apply(family, true, () => fw.unban(group.map((i) => i.ticket.ip))))) left.push(...group);
     }
-    return left;
+    return inOrder(infos, left);
   }
 
   /** Runs the change; on failure repairs the environment and tries once more. */
@@ -125,6 +125,13 @@ export class NativeBans {
     this.recognised.set(family, r);
     return r;
   }
+}
+
+/** The tickets left to the template, in the order they came (families were handled apart). */
+function inOrder(all: readonly ActionInfo[], left: readonly ActionInfo[]): ActionInfo[] {
+  if (left.length === all.length) return [...all];
+  const keep = new Set(left);
+  return all.filter((i) => keep.has(i));
 }
 
 function byFamily(infos: readonly ActionInfo[]): Map<FamilyKey, ActionInfo[]> {

@@ -353,7 +353,8 @@ describe('portcullis server commands, real server', () => {
           '',
         ].join('\n'),
       );
-      assert.match(pc(['status', 't1', '-s', server.socket]).out, /^Jail t1\n(.*\n)* {2}Banned addresses: 192\.0\.2\.10\n$/);
+      // portcullis' server also says what each action's bans go through (the recording action: its own commands)
+      assert.match(pc(['status', 't1', '-s', server.socket]).out, /^Jail t1\n(.*\n)* {2}Banned addresses: 192\.0\.2\.10\n {2}Actions:\n {4}rec {2}the action's own commands\n$/);
 
       // ban by hand: --jail needed with two jails; a permanent ban in t2
       const several = pc(['ban', '192.0.2.20', ...C]);
