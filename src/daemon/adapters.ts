@@ -209,6 +209,10 @@ export class StoreAdapter implements StorePort {
     this.store.delAllJails();
   }
 
+  addBans(jail: string, tickets: readonly Ticket[]): void {
+    this.store.addBans(jail, tickets.map((t) => ({ ip: t.id.text, timeOfBan: t.time, banTime: t.banTime ?? -1, banCount: t.banCount, data: ticketData(t) })));
+  }
+
   addBan(jail: string, t: Ticket): void {
     this.store.addBan(jail, { ip: t.id.text, timeOfBan: t.time, banTime: t.banTime ?? -1, banCount: t.banCount, data: ticketData(t) });
   }

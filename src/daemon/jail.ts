@@ -77,6 +77,7 @@ export class Jail {
     this.alive = true;
     await this.actions.start();
     this.restoreBans();
+    this.filter.prepare();
     if (this.files) this.files.start();
     if (this.journal) this.journal.start();
     this.env.log.log('fail2ban.jail', LEVEL.INFO, `Jail '${this.name}' started`);

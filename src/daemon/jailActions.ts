@@ -53,6 +53,8 @@ export interface JailAction {
 /** The store as the ban side uses it (a subset of store/BanStore). */
 export interface BanWriter {
   addBan(jail: string, ticket: Ticket): void;
+  /** Several bans in one transaction. */
+  addBans?(jail: string, tickets: readonly Ticket[]): void;
   delBan(jail: string, ips: readonly string[]): void;
   delAllBans(jail: string): void;
 }
@@ -149,16 +151,26 @@ export class JailActions {
    */
   async checkBan(tickets: readonly Ticket[]): Promise<number> {
     const banned: Ticket[] = [];
+    // rows written in one transaction, and only then the Ban lines logged (a logged ban is stored)
+    const rows: Ticket[] = [];
+    let logged = 0;
+    const flush = (): void => {
+      if (rows.length > 0) this.storeBans(rows.splice(0));
+      for (; logged < banned.length; logged++) {
+        const t = banned[logged] as Ticket;
+        this.env.log.log('fail2ban.actions', LEVEL.NOTICE, `[${this.jail}] ${t.restored ? 'Restore ' : ''}Ban ${t.id.text}`);
+      }
+    };
     for (const ticket of tickets) {
       const now = this.env.now();
       const btime = ticket.banTimeOr(this.banManager.banTime);
       const r = this.banManager.addBanTicket(ticket, now);
       if (r === true) {
         banned.push(ticket);
-        if (!ticket.restored) this.banFound(ticket, btime);
-        this.env.log.log('fail2ban.actions', LEVEL.NOTICE, `[${this.jail}] ${ticket.restored ? 'Restore ' : ''}Ban ${ticket.id.text}`);
+        if (!ticket.restored && this.banFound(ticket, btime)) rows.push(ticket);
         continue;
       }
+      flush();
       if (r.reason === 'expired') {
         this.env.log.log('fail2ban.actions', LEVEL.INFO, `[${this.jail}] Ignore ${ticket.id.text}, expired bantime`);
         continue;
@@ -174,8 +186,16 @@ export class JailActions {
         }
       }
     }
+    flush();
     if (banned.length > 0) await this.banWithActions(banned);
     return banned.length;
+  }
+
+  private storeBans(tickets: readonly Ticket[]): void {
+    const store = this.env.store();
+    if (!store) return;
+    if (store.addBans) store.addBans(this.jail, tickets);
+    else for (const t of tickets) store.addBan(this.jail, t);
   }
 
   private async banWithActions(tickets: readonly Ticket[]): Promise<void> {
@@ -191,11 +211,11 @@ export class JailActions {
   }
 
   /**
-   * The observer's `banFound`: bantime.increment, the store row (synchronously, before the actions
-   * run) and, when the ban time was increased, the delayed `actionprolong`.
+   * The observer's `banFound`: bantime.increment and, when the ban time was increased, the
+   * delayed `actionprolong`. True when the ban is to be stored (the caller writes the rows,
+   * synchronously, before anything reports the bans).
    */
-  private banFound(ticket: Ticket, btime: number): void {
-    const store = this.env.store();
+  private banFound(ticket: Ticket, btime: number): boolean {
     if (btime !== -1 && ticket.banTime === null) {
       this.env.increment.increase(this.jail, ticket, btime);
       // The ticket is already in the ban list: when its end moved, it is filed again.
@@ -204,11 +224,11 @@ export class JailActions {
     const bt = ticket.banTimeOr(this.banManager.banTime);
     if (bt !== -1 && ticket.time + bt < this.env.now()) {
       this.env.log.log('fail2ban.observer', LEVEL.DEBUG, `[${this.jail}] Ignore old bantime ${ticket.id.text}`);
-      return;
+      return false;
     }
     if (bt !== btime) this.prolongLater(ticket, bt === -1 ? 0 : Math.min(10, Math.max(0, bt - btime - 5)));
     // A ticket found to be restored (its failure is not newer than the stored ban) keeps its row.
-    if (!ticket.restored) store?.addBan(this.jail, ticket);
+    return !ticket.restored;
   }
 
   /** The observer's `prolongBan` after `delay` seconds: `actionprolong` of every prolongable action. */

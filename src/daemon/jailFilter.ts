@@ -123,6 +123,11 @@ export class JailFilter {
     return f;
   }
 
+  /** Jail start: the filter and its date templates compiled now, not by the first line. */
+  prepare(): void {
+    if (this.failregex.length > 0) this.engine().dateDetector.compileAll();
+  }
+
   /** A line's date by the jail's date detector (the first read's seek to now - findtime). */
   dateOf(line: string): number | null {
     return this.engine().dateOf(line);

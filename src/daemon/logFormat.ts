@@ -37,14 +37,47 @@ interface LogRecordFields {
 
 /** Python's `%`-style record formatting: `%(name)-24s`, `%(process)d`, `%(thread)X`, `%(levelname)-5.5s`. */
 export function formatRecord(fmt: string, rec: LogRecordFields): string {
-  return fmt.replace(/%\((\w+)\)(-?)(\d*)(?:\.(\d+))?([sdX])|%%/g, (all, key: string | undefined, left: string, width: string, prec: string | undefined, conv: string) => {
-    if (all === '%%') return '%';
-    const v = rec[key ?? ''] ?? '';
-    let text = conv === 'd' ? String(Math.trunc(Number(v))) : conv === 'X' ? Number(v).toString(16).toUpperCase() : String(v);
-    if (prec !== undefined && conv === 's') text = text.slice(0, Number(prec));
-    const w = Number(width || '0');
-    return left === '-' ? text.padEnd(w) : text.padStart(w);
-  });
+  let parts = compiledFormats.get(fmt);
+  if (parts === undefined) {
+    if (compiledFormats.size > 64) compiledFormats.clear();
+    compiledFormats.set(fmt, (parts = compileFormat(fmt)));
+  }
+  let out = '';
+  for (const p of parts) out += typeof p === 'string' ? p : field(p, rec);
+  return out;
+}
+
+/** One `%(key)…` of a format, parsed once. */
+interface FieldSpec {
+  readonly key: string;
+  readonly left: boolean;
+  readonly width: number;
+  readonly prec: number | undefined;
+  readonly conv: string;
+}
+
+/** Formats parsed into literal text and fields (a server logs with one or two formats, many lines each). */
+const compiledFormats = new Map<string, ReadonlyArray<string | FieldSpec>>();
+
+function compileFormat(fmt: string): Array<string | FieldSpec> {
+  const parts: Array<string | FieldSpec> = [];
+  const re = /%\((\w+)\)(-?)(\d*)(?:\.(\d+))?([sdX])|%%/g;
+  let last = 0;
+  for (let m = re.exec(fmt); m !== null; m = re.exec(fmt)) {
+    if (m.index > last) parts.push(fmt.slice(last, m.index));
+    last = m.index + m[0].length;
+    if (m[0] === '%%') parts.push('%');
+    else parts.push({ key: m[1] ?? '', left: m[2] === '-', width: Number(m[3] || '0'), prec: m[4] === undefined ? undefined : Number(m[4]), conv: m[5] ?? 's' });
+  }
+  if (last < fmt.length) parts.push(fmt.slice(last));
+  return parts;
+}
+
+function field(f: FieldSpec, rec: LogRecordFields): string {
+  const v = rec[f.key] ?? '';
+  let text = f.conv === 'd' ? String(Math.trunc(Number(v))) : f.conv === 'X' ? Number(v).toString(16).toUpperCase() : String(v);
+  if (f.prec !== undefined && f.conv === 's') text = text.slice(0, f.prec);
+  return f.left ? text.padEnd(f.width) : text.padStart(f.width);
 }
 
 /** fail2ban's `getVerbosityFormat`. */

@@ -211,6 +211,14 @@ export class DateDetector {
     return list.flatMap((e) => (e.c.error ? [{ name: e.template.name, regex: e.template.regex, error: e.c.error }] : []));
   }
 
+  /**
+   * Translates every template's regex now rather than on first use (the daemon does it when a
+   * jail starts, so that the first lines of a flood do not pay for it).
+   */
+  compileAll(): void {
+    void this.refused;
+  }
+
   /** `template.matchDate(line, pos, endpos)`: search, counting a shared hit on success. */
   private matchDate(e: Entry, line: string, pos = 0, endpos?: number): RawMatch | null {
     const re = e.c.re;

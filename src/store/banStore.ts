@@ -142,6 +142,26 @@ export class BanStore {
 
   /** The ban in `bans` (history) and `bips` (last ban per ip and jail), in one transaction. */
   addBan(jail: string, ban: StoredBan): void {
+    this.addBans(jail, [ban]);
+  }
+
+  /** Several bans in one transaction (a flood: one commit instead of one per ban). */
+  addBans(jail: string, bans: readonly StoredBan[]): void {
+    const rows = bans.map((b) => this.banRow(b));
+    this.sql.run('add ban', () =>
+      this.db.transaction(() => {
+        const toBans = this.sql.stmt('INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)');
+        const toBips = this.sql.stmt('INSERT OR REPLACE INTO bips(ip, jail, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)');
+        for (const [ip, ...values] of rows) {
+          toBans.run(jail, ip, ...values);
+          toBips.run(ip, jail, ...values);
+        }
+      })(),
+    );
+  }
+
+  /** A ban's row values: `matches` cut to dbmaxmatches (none when 0), the data as Python's JSON. */
+  private banRow(ban: StoredBan): readonly [string, number, number, number, Buffer] {
     const entries = entriesOf(ban.data);
     const i = entries.findIndex(([k]) => k === 'matches');
     const matches = i < 0 ? undefined : entries[i]?.[1];
@@ -151,15 +171,7 @@ export class BanStore {
     } else if (i >= 0 && truthy(matches)) {
       entries.splice(i, 1);
     }
-    const data = dumpData(new Map(entries));
-    const time = Math.trunc(pyRound(ban.timeOfBan));
-    this.sql.run('add ban', () =>
-      this.db.transaction(() => {
-        const values = [time, ban.banTime, ban.banCount, data] as const;
-        this.sql.stmt('INSERT INTO bans(jail, ip, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)').run(jail, ban.ip, ...values);
-        this.sql.stmt('INSERT OR REPLACE INTO bips(ip, jail, timeofban, bantime, bancount, data) VALUES(?, ?, ?, ?, ?, ?)').run(ban.ip, jail, ...values);
-      })(),
-    );
+    return [ban.ip, Math.trunc(pyRound(ban.timeOfBan)), ban.banTime, ban.banCount, dumpData(new Map(entries))];
   }
 
   /** `unbanip`: the ips' rows in both tables, of `jail` or (null) of every jail. */

@@ -31,8 +31,11 @@ const ESCAPES: Readonly<Record<string, string>> = {
 
 /** A JSON string literal as Python's `json` writes it with `ensure_ascii=False`. */
 export function pyJsonString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   return '"' + s.replace(/["\\\x00-\x1f]/g, (c) => ESCAPES[c] ?? '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) + '"';
 }
+
+const NEEDS_ESCAPE = /["\\\x00-\x1f]/;
 
 /** A float as `json.dumps` writes it (`float.__repr__`, with `NaN`/`Infinity`/`-Infinity`). */
 export function pyJsonFloat(x: number): string {
@@ -105,8 +108,10 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** `text.encode('utf-8', 'replace')`: a lone surrogate becomes `?` (Node would write U+FFFD). */
 export function pyEncodeUtf8(text: string): Buffer {
-  return Buffer.from(text.replace(LONE_SURROGATE, '?'), 'utf8');
+  return Buffer.from(ANY_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, '?') : text, 'utf8');
 }
+
+const ANY_SURROGATE = /[\ud800-\udfff]/;
 
 /** The bytes fail2ban stores in a `data` column for `value`. */
 export function dumpData(value: unknown): Buffer {
