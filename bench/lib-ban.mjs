@@ -120,7 +120,7 @@ export function writeTree(dir) {
 // --- the servers -----------------------------------------------------------------------------
 export function client(dir, args) {
   return new Promise((resolve) => {
-    execFile(F2B_CLIENT, ['-s', path.join(dir, 'f2b.sock'), ...args], { env: ENV, encoding: 'utf8', timeout: 60000 }, (err, stdout) =>
+    execFile(F2B_CLIENT, ['-s', path.join(dir, 'f2b.sock'), ...args], { env: ENV, encoding: 'utf8', timeout: 60000, maxBuffer: 256 << 20 }, (err, stdout) =>
       resolve({ ok: err === null, stdout }),
     );
   });
