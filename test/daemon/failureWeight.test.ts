@@ -28,9 +28,9 @@ filter = t
 logpath = ${dir}/t.log
 maxretry = 5
 findtime = 600
-bantime = 2
+bantime = 5
 bantime.increment = true
-bantime.maxtime = 4
+bantime.maxtime = 10
 action = rec[recfile="${dir}/rec.txt"]
 `,
     'filter.d/t.conf': '[Definition]\nfailregex = ^\\s*\\S+ test: fail from <HOST>$\n',
@@ -70,7 +70,7 @@ test('a failure of an address banned before weighs more (failureFound)', { timeo
     for (const s of servers) await waitFor(`${s.side}: ${what}`, () => until(s), 60000);
   };
   const count = (s: RunningServer, re: RegExp): number => rec(s).split('\n').filter((l) => re.test(l)).length;
-  // first ban: five failures; the ban expires after 2 s
+  // first ban: five failures; the ban expires after 5 s (long enough that a busy fail2ban does not find it expired before banning)
   await fail(5, (s) => count(s, /^UNBAN /) === 1, 'the first ban and its end');
   // second round: each failure now counts twice (ban count 1 → 2 attempts): three reach 5
   await fail(1, (s) => badLines(s).length === 1, 'the first weighted failure');
