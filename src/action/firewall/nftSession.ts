@@ -17,18 +17,10 @@
  * split at command boundaries into several lines, each its own transaction: such a batch is not
  * atomic as a whole, and an error in one line leaves the other lines applied.
  */
-import { randomBytes } from 'node:crypto';
 import { parseIp, type IpAddress } from '../../shared/ip.js';
-import { runToEnd, type InteractiveProcess, type ProcessSpawner, type RunResult } from '../../system/interactive.js';
+import { runToEnd, type ProcessSpawner, type RunResult } from '../../system/interactive.js';
 import { FirewallError } from './firewall.js';
-
-interface Pending {
-  readonly sentinel: string;
-  readonly input: string;
-  readonly errors: string[];
-  resolve(): void;
-  reject(e: FirewallError): void;
-}
+import { SentinelSession } from './sentinelSession.js';
 
 export interface NftSessionOptions {
   /** The command and its leading arguments (default `['nft']`; tests prefix `ip netns exec NS`). */
@@ -37,20 +29,10 @@ export interface NftSessionOptions {
   readonly maxLineBytes?: number;
 }
 
-/** Longest line of nft's text kept in an error report (nft echoes the whole offending line). */
-const ECHO_LIMIT = 400;
-
 export class NftSession {
-  private proc: InteractiveProcess | undefined;
-  private readonly pending: Pending[] = [];
-  private stderrBuf = '';
-  private seq = 0;
-  /** The next stderr line is the caret line under a sentinel's echo. */
-  private skipCaret = false;
-  private closeWaiters: (() => void)[] = [];
-  private readonly id = randomBytes(4).toString('hex');
   private readonly command: readonly string[];
   private readonly maxLineBytes: number;
+  private readonly session: SentinelSession;
 
   constructor(
     private readonly spawner: ProcessSpawner,
@@ -58,6 +40,16 @@ export class NftSession {
   ) {
     this.command = options.command ?? ['nft'];
     this.maxLineBytes = options.maxLineBytes ?? 1 << 20;
+    this.session = new SentinelSession(spawner, {
+      tool: 'nft',
+      argv: [...this.command, '-i'],
+      label: 'nft -i',
+      sentinel: (token) => `list table inet ${token}`,
+      // nft prints the sentinel's `Error: …` line, then the sentinel itself, then a caret line
+      isReport: (line, text) => line === text,
+      ownErrorFirst: true,
+      afterReport: /^\s*\^+\s*$/,
+    });
   }
 
   /** Runs the commands as one transaction (several when longer than `maxLineBytes`). */
@@ -74,82 +66,17 @@ export class NftSession {
 
   /** The process id of the running nft (tests), undefined when none runs. */
   get pid(): number | undefined {
-    return this.proc?.pid;
+    return this.session.pid;
   }
 
   /** Closes nft's input and waits until it has run the batches written so far and exited. */
   close(): Promise<void> {
-    const proc = this.proc;
-    if (proc === undefined) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.closeWaiters.push(resolve);
-      proc.end();
-    });
+    return this.session.close();
   }
 
   private runLine(line: string): Promise<void> {
     if (line.includes('\n')) throw new FirewallError('nft', line, 'a command contains a line break');
-    const sentinel = `list table inet pc-sync-${this.id}-${++this.seq}`;
-    const proc = this.proc ?? this.startProcess();
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ sentinel, input: line, errors: [], resolve, reject });
-      proc.write(`${line}\n${sentinel}\n`);
-    });
-  }
-
-  private startProcess(): InteractiveProcess {
-    const [cmd = 'nft', ...args] = this.command;
-    this.stderrBuf = '';
-    const proc = this.spawner.spawn(cmd, [...args, '-i'], {
-      onStdout: () => undefined,
-      onStderr: (t) => this.onStderr(t),
-      onExit: (code, signal, error) => this.onExit(proc, code, signal, error),
-    });
-    this.proc = proc;
-    return proc;
-  }
-
-  private onStderr(text: string): void {
-    this.stderrBuf += text;
-    let nl: number;
-    while ((nl = this.stderrBuf.indexOf('\n')) !== -1) {
-      const line = this.stderrBuf.slice(0, nl);
-      this.stderrBuf = this.stderrBuf.slice(nl + 1);
-      this.onStderrLine(line);
-    }
-  }
-
-  private onStderrLine(line: string): void {
-    const head = this.pending[0];
-    if (this.skipCaret) {
-      this.skipCaret = false;
-      if (/^\s*\^+\s*$/.test(line)) return;
-    }
-    if (head === undefined) return;
-    if (line !== head.sentinel) {
-      head.errors.push(line.length > ECHO_LIMIT ? `${line.slice(0, ECHO_LIMIT)}…` : line);
-      return;
-    }
-    // The sentinel's own `Error: …` line precedes its echo, its caret line follows.
-    const own = head.errors.findLastIndex((l) => l.startsWith('Error:'));
-    if (own !== -1) head.errors.splice(own);
-    this.skipCaret = true;
-    this.pending.shift();
-    if (head.errors.length === 0) head.resolve();
-    else head.reject(new FirewallError('nft', head.input, head.errors.join('\n')));
-  }
-
-  private onExit(proc: InteractiveProcess, code: number | null, signal: string | null, error?: string): void {
-    if (this.proc !== proc) return;
-    this.proc = undefined;
-    this.skipCaret = false;
-    const why = error ?? (signal !== null ? `nft -i was killed by ${signal}` : `nft -i exited with status ${String(code)}`);
-    for (const p of this.pending.splice(0)) {
-      const said = [...p.errors, this.stderrBuf].filter((l) => l !== '').join('\n');
-      p.reject(new FirewallError('nft', p.input, said === '' ? why : `${why}: ${said}`));
-    }
-    this.stderrBuf = '';
-    for (const w of this.closeWaiters.splice(0)) w();
+    return this.session.send(line);
   }
 }
 
