@@ -9,7 +9,7 @@
  */
 import { PortcullisError } from '../shared/errors.js';
 import { str2seconds } from '../shared/duration.js';
-import { PyFloat, pyStr, type PyValue } from '../shared/pyvalue.js';
+import { PyFloat, pyAsBool, pyStr, type PyValue } from '../shared/pyvalue.js';
 import {
   type CompiledPyExpr,
   type PyNumeric,
@@ -44,16 +44,6 @@ export class BanTimeOptionError extends PortcullisError {
 export type PyNumberValue = number | bigint | PyFloat | boolean;
 
 type EvFormula = (banTime: PyNumeric, banCount: PyNumeric, random: () => number) => PyNumeric;
-
-/** Python's `_as_bool`: strings `1/on/true/yes` (any case), anything else by truthiness. */
-export function pyAsBool(value: PyValue): boolean {
-  if (typeof value === 'string') return ['1', 'on', 'true', 'yes'].includes(value.toLowerCase());
-  if (value === null) return false;
-  if (typeof value === 'number' || typeof value === 'bigint') return value !== 0 && value !== 0n;
-  if (typeof value === 'boolean') return value;
-  if (value instanceof PyFloat) return value.value !== 0;
-  return true;
-}
 
 /** Python's `int(str)` (base 10): surrounding whitespace, a sign, digits with single underscores. */
 export function pyIntFromString(text: string): bigint {

@@ -20,6 +20,7 @@
 import { extractOptions, OptionSyntaxError } from '../config/options.js';
 import { existsSync, statSync } from 'node:fs';
 import { formatLogTime } from '../shared/logline.js';
+import { pyAsBool } from '../shared/pyvalue.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
 import { LEVEL, type ServerLog } from '../system/log.js';
 import { FACILITIES, JournalSink, SyslogSink } from './logChildSinks.js';
@@ -54,7 +55,6 @@ export function splitTargetOptions(target: string): { name: string; options: Map
   }
 }
 
-const asBool = (v: string): boolean => ['1', 'on', 'true', 'yes'].includes(v.toLowerCase());
 
 const RESERVED = ['STDOUT', 'STDERR', 'SYSOUT', 'SYSLOG', 'SYSTEMD-JOURNAL'];
 
@@ -141,8 +141,8 @@ export class ServerLogger implements ServerLog {
     if (opened === undefined) return false;
     this.sink?.close();
     this.sink = opened;
-    const addtime = options.has('datetime') ? asBool(options.get('datetime') ?? '') : sys !== 'SYSLOG' && sys !== 'SYSOUT';
-    const padding = asBool(options.get('padding') ?? (sys === 'SYSLOG' ? '0' : '1'));
+    const addtime = options.has('datetime') ? pyAsBool(options.get('datetime') ?? '') : sys !== 'SYSLOG' && sys !== 'SYSOUT';
+    const padding = pyAsBool(options.get('padding') ?? (sys === 'SYSLOG' ? '0' : '1'));
     const verbose = (this.opts.verbose ?? 0) > 2 ? (this.opts.verbose ?? 0) - 1 : 0;
     this.format = (options.get('format') ?? '') !== '' ? (options.get('format') ?? '') : verbosityFormat(verbose, addtime, padding);
     if (this.targetName !== undefined) {

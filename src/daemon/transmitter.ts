@@ -5,7 +5,7 @@
  * ours print the same text. Inside `server-stream` and `reload` setters are quiet (return None).
  */
 import { str2seconds } from '../shared/duration.js';
-import { PyException, PyFloat, PyTuple, pyNumber, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
+import { PyException, PyFloat, PyTuple, pyAsBool, pyNumber, pyRepr, pyStr, type PyValue } from '../shared/pyvalue.js';
 import type { Ticket } from '../counter/ticket.js';
 import { banWithTimeLine } from '../shared/timefmt.js';
 import { FAIL2BAN_VERSION } from '../shared/version.js';
@@ -32,10 +32,6 @@ function intArg(cmd: readonly PyValue[], i: number): number {
 
 function seconds(text: string): number {
   return Math.trunc(pyNumber(str2seconds(text)));
-}
-
-function asBool(v: string): boolean {
-  return ['1', 'on', 'true', 'yes'].includes(v.toLowerCase());
 }
 
 /** Maps an error to the exception fail2ban would send back. */
@@ -239,7 +235,7 @@ export class Transmitter {
         return q(() => jail.idle);
       }
       case 'ignoreself':
-        jail.ignore.ignoreSelf = asBool(arg(cmd, 2));
+        jail.ignore.ignoreSelf = pyAsBool(arg(cmd, 2));
         return q(() => jail.ignore.ignoreSelf);
       case 'addignoreip':
         for (const v of cmd.slice(2)) jail.ignore.add(pyStr(v));

@@ -107,3 +107,13 @@ export function pyStr(value: PyValue): string {
   if (value instanceof PyException) return value.toString();
   return pyRepr(value);
 }
+
+/** Python's `_as_bool`: strings `1/on/true/yes` (any case), anything else by truthiness. */
+export function pyAsBool(value: PyValue): boolean {
+  if (typeof value === 'string') return ['1', 'on', 'true', 'yes'].includes(value.toLowerCase());
+  if (value === null) return false;
+  if (typeof value === 'number' || typeof value === 'bigint') return value !== 0 && value !== 0n;
+  if (typeof value === 'boolean') return value;
+  if (value instanceof PyFloat) return value.value !== 0;
+  return true;
+}
