@@ -28,7 +28,6 @@ export interface NativeBackends {
 interface Recognised {
   readonly ban: string;
   readonly unban: string;
-  readonly target: NativeTarget | undefined;
   readonly firewall: Firewall | undefined;
 }
 
@@ -68,7 +67,8 @@ export class NativeBans {
         continue;
       }
       await this.action.beginBan(family);
-      const entries: FirewallEntry[] = group.map((i) => entryOf(i, this.recognised.get(family)?.target));
+      // the stock ipset actions' entry timeout is the action's own (`timeout N` in actionban), known to the backend
+      const entries: FirewallEntry[] = group.map((i) => ({ ip: i.ticket.ip }));
       if (await this.apply(family, false, () => fw.ban(entries))) this.action.markBanned(family);
       else left.push(...group);
     }
@@ -121,7 +121,7 @@ export class NativeBans {
     const target = recogniseBanCommands(ban, unban);
     const firewall = target === undefined ? undefined : this.backends.firewallFor(target, fam);
     firewall?.adopt(fam);
-    const r = { ban, unban, target, firewall };
+    const r = { ban, unban, firewall };
     this.recognised.set(family, r);
     return r;
   }
@@ -142,10 +142,4 @@ function byFamily(infos: readonly ActionInfo[]): Map<FamilyKey, ActionInfo[]> {
     else out.set(i.family, [i]);
   }
   return out;
-}
-
-/** An ipset target with a fixed timeout gives its entries that timeout (0: none). */
-function entryOf(info: ActionInfo, target: NativeTarget | undefined): FirewallEntry {
-  const timeout = target?.kind === 'ipset' ? target.timeout : undefined;
-  return timeout !== undefined && timeout > 0 ? { ip: info.ticket.ip, timeoutSec: timeout } : { ip: info.ticket.ip };
 }
