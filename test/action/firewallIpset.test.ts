@@ -14,7 +14,7 @@ import { stockXtablesSpec, type XtablesSpec } from '../../src/action/firewall/xt
 import { FirewallError } from '../../src/action/firewall/firewall.js';
 import { NodeProcessSpawner } from '../../src/system/interactive.js';
 import { parseIp } from '../../src/shared/ip.js';
-import { firewallContract } from '../helpers/firewallContract.js';
+import { firewallContract, inNamespace } from '../helpers/firewallContract.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { ipsetState, sh, stockCommands, xtablesState } from '../helpers/xtablesStock.js';
 
@@ -26,23 +26,8 @@ function ipsetIn(ns: Netns, spec: XtablesSpec): { fw: IpsetFirewall; session: Ip
   return { fw: new IpsetFirewall(spec, session, new XtablesRunner(spawner, { prefix })), session };
 }
 
-function fixture(spec: XtablesSpec) {
-  return () => {
-    const ns = createNetns('hips');
-    const { fw, session } = ipsetIn(ns, spec);
-    return Promise.resolve({
-      fw,
-      ns,
-      async cleanup() {
-        await session.close();
-        ns.remove();
-      },
-    });
-  };
-}
-
-firewallContract('ipset (multiport, port 22,2222)', fixture(stockXtablesSpec('ct', { type: 'multiport', port: '22,2222' })));
-firewallContract('ipset (allports, own timeouts)', fixture(stockXtablesSpec('ct', { type: 'allports', timeouts: true })));
+firewallContract('ipset (multiport, port 22,2222)', inNamespace('hips', (ns) => ipsetIn(ns, stockXtablesSpec('ct', { type: 'multiport', port: '22,2222' }))));
+firewallContract('ipset (allports, own timeouts)', inNamespace('hips', (ns) => ipsetIn(ns, stockXtablesSpec('ct', { type: 'allports', timeouts: true }))));
 
 const V4 = ['192.0.2.1', '192.0.2.20', '198.51.100.3'];
 const V6 = ['2001:db8::1', '2001:db8:5::20'];

@@ -13,7 +13,7 @@ import { stockXtablesSpec, type XtablesSpec } from '../../src/action/firewall/xt
 import { FirewallError } from '../../src/action/firewall/firewall.js';
 import { NodeProcessSpawner } from '../../src/system/interactive.js';
 import { parseIp } from '../../src/shared/ip.js';
-import { firewallContract } from '../helpers/firewallContract.js';
+import { firewallContract, inNamespace } from '../helpers/firewallContract.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { sh, stockCommands, xtablesState } from '../helpers/xtablesStock.js';
 
@@ -23,15 +23,8 @@ function iptablesIn(ns: Netns, spec: XtablesSpec): IptablesFirewall {
   return new IptablesFirewall(spec, new XtablesRunner(spawner, { prefix: ['ip', 'netns', 'exec', ns.name] }));
 }
 
-function fixture(spec: XtablesSpec) {
-  return () => {
-    const ns = createNetns('hipt');
-    return Promise.resolve({ fw: iptablesIn(ns, spec), ns, cleanup: () => Promise.resolve(ns.remove()) });
-  };
-}
-
-firewallContract('iptables (multiport, port 22,2222)', fixture(stockXtablesSpec('ct', { type: 'multiport', port: '22,2222' })));
-firewallContract('iptables (allports, tcp and udp)', fixture(stockXtablesSpec('ct', { type: 'allports', protocol: 'tcp,udp' })));
+firewallContract('iptables (multiport, port 22,2222)', inNamespace('hipt', (ns) => ({ fw: iptablesIn(ns, stockXtablesSpec('ct', { type: 'multiport', port: '22,2222' })) })));
+firewallContract('iptables (allports, tcp and udp)', inNamespace('hipt', (ns) => ({ fw: iptablesIn(ns, stockXtablesSpec('ct', { type: 'allports', protocol: 'tcp,udp' })) })));
 
 const V4 = ['192.0.2.1', '192.0.2.20', '198.51.100.3'];
 const V6 = ['2001:db8::1', '2001:db8:5::20'];

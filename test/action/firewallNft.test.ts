@@ -15,7 +15,7 @@ import { NullFirewall } from '../../src/action/firewall/null.js';
 import { FirewallError } from '../../src/action/firewall/firewall.js';
 import { NodeProcessSpawner } from '../../src/system/interactive.js';
 import { parseIp } from '../../src/shared/ip.js';
-import { firewallContract } from '../helpers/firewallContract.js';
+import { firewallContract, inNamespace } from '../helpers/firewallContract.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { makeTree, removeTree } from '../helpers/oracle.js';
 import { runPython } from '../helpers/python.js';
@@ -27,24 +27,9 @@ function nftIn(ns: Netns, spec: NftSpec): { fw: NftFirewall; session: NftSession
   return { fw: new NftFirewall(spec, session), session };
 }
 
-function nftFixture(spec: NftSpec) {
-  return () => {
-    const ns = createNetns('hfw');
-    const { fw, session } = nftIn(ns, spec);
-    return Promise.resolve({
-      fw,
-      ns,
-      async cleanup() {
-        await session.close();
-        ns.remove();
-      },
-    });
-  };
-}
-
 firewallContract('null', () => Promise.resolve({ fw: new NullFirewall(), cleanup: () => Promise.resolve() }));
-firewallContract('nftables (multiport, port 2222)', nftFixture(stockNftSpec('ct', { port: '2222' })));
-firewallContract('nftables (allports, timeouts, interval)', nftFixture(stockNftSpec('ct', { type: 'allports', timeouts: true, interval: true })));
+firewallContract('nftables (multiport, port 2222)', inNamespace('hfw', (ns) => nftIn(ns, stockNftSpec('ct', { port: '2222' }))));
+firewallContract('nftables (allports, timeouts, interval)', inNamespace('hfw', (ns) => nftIn(ns, stockNftSpec('ct', { type: 'allports', timeouts: true, interval: true }))));
 
 function ruleset(ns: Netns): string {
   const r = ns.run('nft', ['list', 'ruleset']);

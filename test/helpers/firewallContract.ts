@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Firewall } from '../../src/action/firewall/firewall.js';
 import { parseIp, type IpAddress } from '../../src/shared/ip.js';
-import type { Netns } from './netns.js';
+import { createNetns, type Netns } from './netns.js';
 
 export interface FirewallFixture {
   readonly fw: Firewall;
@@ -18,6 +18,25 @@ export interface FirewallFixture {
   /** A tcp port the backend's rules cover (default 2222). */
   readonly probePort?: number;
   cleanup(): Promise<void>;
+}
+
+/**
+ * A setup for the contract in a fresh namespace (`pc-<tag>-…`): `build` makes the backend there;
+ * the cleanup closes the backend's tool session, if it has one, and removes the namespace.
+ */
+export function inNamespace(tag: string, build: (ns: Netns) => { fw: Firewall; session?: { close(): Promise<void> } }): () => Promise<FirewallFixture> {
+  return () => {
+    const ns = createNetns(tag);
+    const { fw, session } = build(ns);
+    return Promise.resolve({
+      fw,
+      ns,
+      async cleanup() {
+        await session?.close();
+        ns.remove();
+      },
+    });
+  };
 }
 
 const ips = (...texts: string[]): IpAddress[] => texts.map((t) => parseIp(t));
