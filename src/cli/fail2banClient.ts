@@ -92,7 +92,7 @@ type ConfigReader = (jail?: string) => ReturnType<typeof readConfigStream>;
 function configReader(conf: ClientConf, configurator: Configurator, log: ClientLog): ConfigReader {
   const overrides = new Map([...conf.params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
   return (jail) => {
-    const opts = { overrides, ignoreWrong: !conf.test, allowNoFiles: conf.dump !== 0 };
+    const opts = { overrides, ignoreWrong: !conf.test, allowNoFiles: conf.dump !== 0, extensions: conf.dump === 0 };
     const r = readConfigStream(configurator, jail === undefined ? opts : { ...opts, jail });
     if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
     return r;

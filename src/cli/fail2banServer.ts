@@ -133,7 +133,7 @@ export async function runFail2banServerCli(prog: string, argv: readonly string[]
 
   const overrides = new Map([...params].filter(([k]) => k === 'loglevel' || k === 'logtarget' || k === 'syslogsocket'));
   const read = (): readonly (readonly unknown[])[] | undefined => {
-    const r = readConfigStream(configurator, { overrides, ignoreWrong: true, allowNoFiles: false });
+    const r = readConfigStream(configurator, { overrides, ignoreWrong: true, allowNoFiles: false, extensions: true });
     if (r.error !== undefined) log.error(`Failed during configuration: ${pythonText(r.error)}`);
     return r.stream;
   };

@@ -78,6 +78,14 @@ export class Configurator {
   convertToProtocol(allowNoFiles: boolean): StreamCommand[] {
     return [...this.fail2ban.convert(), ...this.jails.convert(allowNoFiles)];
   }
+
+  /** The stream with portcullis' own jail options set before the first jail starts. */
+  withExtensions(stream: readonly StreamCommand[]): StreamCommand[] {
+    const ext = this.jails.extensionCommands();
+    const at = stream.findIndex((c) => c[0] === 'start');
+    const cut = at < 0 ? stream.length : at;
+    return [...stream.slice(0, cut), ...ext, ...stream.slice(cut)];
+  }
 }
 
 export interface StreamResult {
@@ -92,13 +100,15 @@ export interface StreamResult {
 /** `readConfig`: a full load as `fail2ban-client -d/-t/start` does it. */
 export function readConfigStream(
   configurator: Configurator,
-  opts: { overrides: ReadonlyMap<string, OptionValue>; ignoreWrong: boolean; allowNoFiles: boolean; jail?: string },
+  opts: { overrides: ReadonlyMap<string, OptionValue>; ignoreWrong: boolean; allowNoFiles: boolean; jail?: string; extensions?: boolean },
 ): StreamResult {
   try {
     configurator.reload();
     configurator.readAll();
     const ok = configurator.getOptions(opts.jail, opts.overrides, opts.ignoreWrong);
-    const stream = configurator.convertToProtocol(opts.allowNoFiles);
+    const plain = configurator.convertToProtocol(opts.allowNoFiles);
+    // portcullis' own options only go to a server (a `-d` dump stays byte-identical to fail2ban's)
+    const stream = opts.extensions === true ? configurator.withExtensions(plain) : plain;
     return { ok, stream };
   } catch (e) {
     if (!(e instanceof PortcullisError)) throw e;

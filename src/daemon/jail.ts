@@ -11,6 +11,7 @@ import type { JailBanIncrement } from './increment.js';
 import type { JailActions } from './jailActions.js';
 import type { JailFilter } from './jailFilter.js';
 import type { ConfiguredAction, FileSourcePort, JournalSourcePort, StorePort } from './ports.js';
+import { parsePortTrap, PortTrap, type PortTrapEnv } from './portTrap.js';
 
 export type JailBackend = 'auto' | 'polling' | 'pyinotify' | 'systemd';
 
@@ -27,6 +28,8 @@ export interface JailEnv {
   readonly log: ServerLog;
   readonly now: () => number;
   readonly store: () => StorePort | undefined;
+  /** How a port trap listens (absent: `porttrap` is refused). */
+  readonly trapListen?: PortTrapEnv['listen'];
 }
 
 export class Jail {
@@ -38,6 +41,8 @@ export class Jail {
   /** `journalmatch` groups (each a list of `FIELD=value` tokens), for the systemd backend. */
   readonly journalMatches: string[][] = [];
   readonly increment: JailBanIncrement;
+  /** The port trap (`porttrap`, a portcullis extension), if set. */
+  private trap: PortTrap | undefined;
   private alive = false;
 
   constructor(
@@ -80,6 +85,7 @@ export class Jail {
     this.filter.prepare();
     if (this.files) this.files.start();
     if (this.journal) this.journal.start();
+    if (this.trap) await this.trap.start();
     this.env.log.log('fail2ban.jail', LEVEL.INFO, `Jail '${this.name}' started`);
   }
 
@@ -114,10 +120,32 @@ export class Jail {
   async stop(): Promise<void> {
     if (this.files) this.files.stop();
     if (this.journal) this.journal.stop();
+    if (this.trap) await this.trap.stop();
     await this.filter.settled();
     await this.actions.stop();
     this.alive = false;
     this.env.log.log('fail2ban.jail', LEVEL.INFO, `Jail '${this.name}' stopped`);
+  }
+
+  /** The trap's addresses as set (`get JAIL porttrap`), empty without a trap. */
+  get portTrap(): string[] {
+    return (this.trap?.addresses ?? []).map((a) => (a.host === undefined ? String(a.port) : a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`));
+  }
+
+  /** `set JAIL porttrap VALUE`: replaces the trap (an empty value removes it); a running jail reopens its ports. */
+  async setPortTrap(value: string): Promise<void> {
+    const addresses = parsePortTrap(value);
+    const listen = this.env.trapListen;
+    if (addresses.length > 0 && listen === undefined) throw new Error('porttrap: this server cannot open ports');
+    const old = this.trap;
+    this.trap =
+      addresses.length === 0 || listen === undefined
+        ? undefined
+        : new PortTrap(this.name, addresses, { listen, log: this.env.log, now: this.env.now }, (line, time) => this.filter.processTrapLine(line, time));
+    if (this.alive) {
+      await old?.stop();
+      await this.trap?.start();
+    }
   }
 
   /** `status <jail> [flavor]` as fail2ban's value. */

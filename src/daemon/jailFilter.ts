@@ -149,6 +149,21 @@ export class JailFilter {
     this.processLine(f, line, date);
   }
 
+  /**
+   * A port trap's connection (`SRC=<ip> …`, dated `time`): read by the jail's failregex like a
+   * journal entry; a jail without failregex counts every connection as a failure of its source.
+   */
+  processTrapLine(line: string, time: number): void {
+    if (this.idle) return;
+    if (this.failregex.length > 0) {
+      this.processEntry(['', `${isoLocal(time)} `, line], time, true);
+      return;
+    }
+    const src = /^SRC=([0-9A-Fa-f:.]+) /.exec(line)?.[1];
+    const id = src === undefined ? undefined : parseIp(src);
+    if (id?.family !== undefined) this.addTicket(new Ticket(id, time, [line]));
+  }
+
   private processLine(f: Filter, line: string | TupleLine, date?: number): void {
     try {
       const failures = f.processLine(line, date);
@@ -261,4 +276,11 @@ function toTicketValue(v: FailValue): TicketValue | undefined {
   if (v instanceof Set) return v;
   if (Array.isArray(v)) return (v).map(joinTuple);
   return String((v as { items: readonly unknown[] }).items.map(String).join(' '));
+}
+
+/** `YYYY-MM-DDTHH:MM:SS` in local time (the date part of a trap line, as journal entries have). */
+function isoLocal(time: number): string {
+  const d = new Date(Math.floor(time) * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }

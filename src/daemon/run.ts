@@ -27,6 +27,7 @@ import { actionFactory, JailIncrement, logControl, StoreAdapter, storeFactory } 
 import { ServerLogger } from './logTarget.js';
 import { Server } from './server.js';
 import { sourceFactory } from './sources.js';
+import { listenTrap } from '../system/tcpTrap.js';
 import { Transmitter } from './transmitter.js';
 
 export interface RunDeps {
@@ -84,6 +85,7 @@ export async function runServer(opts: ServerOptions, stream: readonly (readonly 
       },
     }),
     stores: storeFactory(log, now),
+    trapListen: listenTrap,
     actions: actionFactory(getServer, { runner, lock: new CommandLock(), log, hostname: hostnameOf, allowIpv6: () => getServer().ipv6Allowed(), now }, {}, backends),
     ignoreEnv: {
       selfIps: () => {

@@ -16,6 +16,7 @@ import { Jail, KeyError, type JailBackend } from './jail.js';
 import { JailActions } from './jailActions.js';
 import { JailFilter } from './jailFilter.js';
 import type { ActionFactory, LogControl, SourceFactory, StoreFactory, StorePort } from './ports.js';
+import type { TrapListen } from './portTrap.js';
 
 export interface ServerEnv {
   readonly log: ServerLog;
@@ -27,6 +28,8 @@ export interface ServerEnv {
   readonly stores: StoreFactory;
   readonly actions: ActionFactory;
   readonly ignoreEnv: Omit<IgnoreEnv, 'log' | 'now'>;
+  /** How port traps listen (`porttrap`); absent in tests that open no ports. */
+  readonly trapListen?: TrapListen;
   /** Per jail bantime.increment (created with the jail). */
   readonly increment: (jail: string, server: Server) => JailBanIncrement;
 }
@@ -143,7 +146,12 @@ export class Server {
       env.log.log('fail2ban.jail', LEVEL.INFO, backend === 'polling' ? `Jail '${name}' uses poller {}` : `Jail '${name}' uses pyinotify {}`);
       env.log.log('fail2ban.jail', LEVEL.INFO, `Initiated '${backend === 'polling' ? 'polling' : 'pyinotify'}' backend`);
     }
-    holder.jail = new Jail(name, backend, args, { filter, actions, ignore, files, journal, increment: inc }, { log: env.log, now: env.now, store: () => this.store });
+    holder.jail = new Jail(name, backend, args, { filter, actions, ignore, files, journal, increment: inc }, {
+      log: env.log,
+      now: env.now,
+      store: () => this.store,
+      ...(env.trapListen !== undefined ? { trapListen: env.trapListen } : {}),
+    });
     return holder.jail;
   }
 

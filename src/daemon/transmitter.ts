@@ -260,6 +260,10 @@ export class Transmitter {
         jail.files?.addLogPath(path, tail);
         return q(() => jail.files?.getLogPaths() ?? []);
       }
+      case 'porttrap':
+        // a portcullis extension (the port trap); Debian's server refuses it
+        await jail.setPortTrap(arg(cmd, 2));
+        return q(() => jail.portTrap);
       case 'dellogpath':
         jail.files?.delLogPath(arg(cmd, 2));
         return q(() => jail.files?.getLogPaths() ?? []);
@@ -441,6 +445,8 @@ export class Transmitter {
         );
       case 'logpath':
         return jail.files?.getLogPaths() ?? [];
+      case 'porttrap':
+        return jail.portTrap;
       case 'logencoding':
         return encodingValue(f.logencoding);
       case 'journalmatch':

@@ -4,6 +4,8 @@ import type { ConfigStore } from '../ini/store.js';
 import { JailReader } from './jail.js';
 import type { StreamCommand } from './filter.js';
 
+const PORTTRAP = 'porttrap';
+
 export class JailsReader {
   /** Enabled jails and jails in error, in section order. */
   readonly jails: JailReader[] = [];
@@ -46,6 +48,23 @@ export class JailsReader {
       }
     }
     return (ignoreWrong && (status & 1) !== 0) || (status & 2) === 0;
+  }
+
+  /**
+   * portcullis' own jail options (only `porttrap` so far), as `set JAIL OPTION VALUE` commands for
+   * portcullis' server. Read from the jail's own section only: a `[DEFAULT]` port trap would have
+   * every jail open the same port. Not part of fail2ban's stream (`-d` stays fail2ban's).
+   */
+  extensionCommands(): StreamCommand[] {
+    const store = this.store;
+    if (!store) return [];
+    const out: StreamCommand[] = [];
+    for (const jail of this.jails) {
+      if (jail.options.get('config-error') || !store.sections.get(jail.name)?.has(PORTTRAP)) continue;
+      const found = store.lookup(jail.name, PORTTRAP);
+      if ('value' in found && found.value !== null) out.push(['set', jail.name, PORTTRAP, found.value]);
+    }
+    return out;
   }
 
   convert(allowNoFiles: boolean): StreamCommand[] {
