@@ -15,6 +15,8 @@ import { ClientConnectionError, type ClientEnv, type ClientReply, type ServerLau
 import { runFail2banClient } from './fail2banClient.js';
 import { runFail2banServerCli, type ServerCliEnv } from './fail2banServer.js';
 import type { CliIo } from './io.js';
+import { collectSummary, formatSummary } from './startSummary.js';
+import { resolve as resolvePath } from 'node:path';
 
 export const EX_USAGE = 64;
 export const EX_UNAVAILABLE = 69;
@@ -485,6 +487,7 @@ async function startCommand(s: Session, o: Options, dir: string, io: CliIo, env:
   const argv = ['-c', dir, '-s', s.socket, ...(o.force ? ['-x'] : []), ...(o.foreground ? ['-f'] : []), 'start'];
   const client = { ...env.client, launcher: serverLauncher(io, env.server) };
   if ((await runFail2banClient('portcullis start', argv, io, client)) !== 0) throw new CommandFailure(EX_UNAVAILABLE, 'the server did not start (see the messages above)');
+  if (!o.foreground) io.stdout(formatSummary(await collectSummary(s), resolvePath(dir), s.socket));
   return 0;
 }
 

@@ -25,6 +25,14 @@ export function pythonText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Where Debian installs `nft`. */
+const NFT_PATHS = ['/usr/sbin/nft', '/sbin/nft', '/usr/bin/nft', '/bin/nft'];
+/** The built-in configuration's nftables defaults and their iptables equivalents. */
+const FIREWALL_SWAPS: readonly (readonly [string, string, string])[] = [
+  ['banaction', 'nftables-multiport', 'iptables-multiport'],
+  ['banaction_allports', 'nftables-allports', 'iptables-allports'],
+];
+
 export class Configurator {
   files: ConfigFiles;
   fail2ban: Fail2banReader;
@@ -79,6 +87,26 @@ export class Configurator {
     return [...this.fail2ban.convert(), ...this.jails.convert(allowNoFiles)];
   }
 
+  /**
+   * portcullis' default for a new machine: nftables where `nft` is installed, otherwise iptables.
+   * When `nft` is missing, a `[DEFAULT]` banaction still at the nftables value (the built-in
+   * configuration's) becomes the iptables equivalent, as if a jail.local said so; an explicit
+   * choice of anything else is left alone. Returns what was changed, for the log.
+   */
+  preferInstalledFirewall(): string[] {
+    if (NFT_PATHS.some((p) => this.fs.stat(p) !== undefined)) return [];
+    const defaults = this.files.storeFor('jail').store.defaults;
+    const changed: string[] = [];
+    for (const [opt, from, to] of FIREWALL_SWAPS) {
+      const cur = defaults.get(opt);
+      if (cur?.value !== from) continue;
+      defaults.set(opt, { ...cur, value: to });
+      changed.push(`${opt} = ${to}`);
+    }
+    if (changed.length > 0) this.log.log('notice', 'portcullis.config', `nft is not installed: using ${changed.join(', ')}`);
+    return changed;
+  }
+
   /** The stream with portcullis' own jail options set before the first jail starts. */
   withExtensions(stream: readonly StreamCommand[]): StreamCommand[] {
     const ext = this.jails.extensionCommands();
@@ -105,6 +133,7 @@ export function readConfigStream(
   try {
     configurator.reload();
     configurator.readAll();
+    if (opts.extensions === true) configurator.preferInstalledFirewall();
     const ok = configurator.getOptions(opts.jail, opts.overrides, opts.ignoreWrong);
     const plain = configurator.convertToProtocol(opts.allowNoFiles);
     // portcullis' own options only go to a server (a `-d` dump stays byte-identical to fail2ban's)

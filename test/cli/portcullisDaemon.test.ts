@@ -422,6 +422,15 @@ describe('portcullis server commands, real server', () => {
     try {
       const started = pc(['start', '-c', dir]);
       assert.equal(started.code, 0, started.err);
+      // what is protected, as the running server says: rule, log, action, who is never banned
+      const summary = started.out.slice(started.out.indexOf('portcullis is'));
+      assert.equal(
+        summary,
+        `portcullis is protecting this machine with 2 jails (configuration ${dir})\n` +
+          `  t1  3 failures within 10m → banned for 10m\n      watches ${dir}/t1.log\n      bans with rec (the action's own commands)\n      never bans this machine's own addresses\n` +
+          `  t2  3 failures within 10m → banned for good\n      watches ${dir}/t2.log\n      bans with rec (the action's own commands)\n      never bans this machine's own addresses\n` +
+          `See what it does: portcullis status [JAIL], portcullis bans (fail2ban-client -s ${dir}/f2b.sock status works too)\n`,
+      );
       assert.match(pc(['status', '-c', dir]).out, /\nt1 .*\nt2 /);
       const again = pc(['start', '-c', dir]);
       assert.deepEqual([again.code, again.out], [0, `the server is already running (socket ${dir}/f2b.sock)\n`]);
