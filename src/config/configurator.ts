@@ -33,6 +33,12 @@ const FIREWALL_SWAPS: readonly (readonly [string, string, string])[] = [
   ['banaction_allports', 'nftables-allports', 'iptables-allports'],
 ];
 
+/** journalctl, and where journald keeps its files (persistent or volatile). */
+const JOURNALCTL_PATHS = ['/usr/bin/journalctl', '/bin/journalctl'];
+const JOURNAL_DIRS = ['/var/log/journal', '/run/log/journal'];
+/** The built-in configuration's service jails read the journal where there is one, else the log files. */
+const JOURNAL_SWAPS: readonly (readonly [string, string, string])[] = [['syslog_backend', 'systemd', 'auto']];
+
 export class Configurator {
   files: ConfigFiles;
   fail2ban: Fail2banReader;
@@ -88,22 +94,28 @@ export class Configurator {
   }
 
   /**
-   * portcullis' default for a new machine: nftables where `nft` is installed, otherwise iptables.
-   * When `nft` is missing, a `[DEFAULT]` banaction still at the nftables value (the built-in
-   * configuration's) becomes the iptables equivalent, as if a jail.local said so; an explicit
-   * choice of anything else is left alone. Returns what was changed, for the log.
+   * portcullis' defaults for a new machine: nftables where `nft` is installed, otherwise iptables;
+   * the journal where journald keeps one, otherwise the log files. A `[DEFAULT]` value still at
+   * the built-in configuration's (`banaction = nftables-multiport`, `syslog_backend = systemd`)
+   * becomes the other, as if a jail.local said so; an explicit choice of anything else is left
+   * alone. Returns what was changed, for the log.
    */
   preferInstalledFirewall(): string[] {
-    if (NFT_PATHS.some((p) => this.fs.stat(p) !== undefined)) return [];
+    const has = (paths: readonly string[]): boolean => paths.some((p) => this.fs.stat(p) !== undefined);
+    const noNft = !has(NFT_PATHS);
+    const noJournal = !(has(JOURNALCTL_PATHS) && has(JOURNAL_DIRS));
+    const swaps = [...(noNft ? FIREWALL_SWAPS : []), ...(noJournal ? JOURNAL_SWAPS : [])];
+    if (swaps.length === 0) return [];
     const defaults = this.files.storeFor('jail').store.defaults;
     const changed: string[] = [];
-    for (const [opt, from, to] of FIREWALL_SWAPS) {
+    for (const [opt, from, to] of swaps) {
       const cur = defaults.get(opt);
       if (cur?.value !== from) continue;
       defaults.set(opt, { ...cur, value: to });
       changed.push(`${opt} = ${to}`);
     }
-    if (changed.length > 0) this.log.log('notice', 'portcullis.config', `nft is not installed: using ${changed.join(', ')}`);
+    const why = [...(noNft ? ['nft is not installed'] : []), ...(noJournal ? ['there is no journal'] : [])].join(' and ');
+    if (changed.length > 0) this.log.log('notice', 'portcullis.config', `${why}: using ${changed.join(', ')}`);
     return changed;
   }
 

@@ -16,23 +16,26 @@ import { ROOT } from '../helpers/oracle.js';
 
 const BUILTIN = path.join(ROOT, 'config');
 
-/** The machine's files, with `nft` hidden or not. */
-function machine(withNft: boolean): FileSystem {
+/** The machine's files, with `nft` (and the journal) hidden or not. */
+function machine(withNft: boolean, withJournal = true): FileSystem {
   const real = new NodeFileSystem();
+  const hidden = (p: string): boolean => (!withNft && /\/s?bin\/nft$/.test(p)) || (!withJournal && /journalctl$|\/log\/journal$/.test(p));
   return new Proxy(real, {
     get(target, prop, receiver) {
-      if (prop === 'stat' && !withNft) return (p: string) => (/\/s?bin\/nft$/.test(p) ? undefined : target.stat(p));
+      if (prop === 'stat') return (p: string) => (hidden(p) ? undefined : target.stat(p));
       const v: unknown = Reflect.get(target, prop, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
 }
 
-function actionsOf(dir: string, withNft: boolean, extensions: boolean): { actions: string[]; log: CollectingLog } {
+function actionsOf(dir: string, withNft: boolean, extensions: boolean, withJournal = true): { actions: string[]; log: CollectingLog; adds: string[] } {
   const log = new CollectingLog();
-  const r = readConfigStream(new Configurator(machine(withNft), dir, log), { overrides: new Map(), ignoreWrong: true, allowNoFiles: true, extensions });
+  const r = readConfigStream(new Configurator(machine(withNft, withJournal), dir, log), { overrides: new Map(), ignoreWrong: true, allowNoFiles: true, extensions });
   assert.ok(r.stream, String(r.error));
-  return { actions: r.stream.filter((c) => c[0] === 'set' && c[2] === 'addaction').map((c) => `${JSON.stringify(c[1])}:${JSON.stringify(c[3])}`.replace(/"/g, "")), log };
+  return {
+    adds: r.stream.filter((c) => c[0] === "add").map((c) => c.map((w) => (typeof w === "string" ? w : JSON.stringify(w))).join(" ")),
+    actions: r.stream.filter((c) => c[0] === 'set' && c[2] === 'addaction').map((c) => `${JSON.stringify(c[1])}:${JSON.stringify(c[3])}`.replace(/"/g, "")), log };
 }
 
 test('the built-in configuration: nftables with nft installed, iptables without', () => {
@@ -41,6 +44,7 @@ test('the built-in configuration: nftables with nft installed, iptables without'
   const without = actionsOf(BUILTIN, false, true);
   assert.deepEqual(without.actions, ['sshd:iptables-multiport']);
   assert.match(JSON.stringify(without.log), /nft is not installed: using banaction = iptables-multiport, banaction_allports = iptables-allports/);
+  assert.doesNotMatch(JSON.stringify(without.log), /syslog_backend/, 'this machine has a journal');
   assert.deepEqual(actionsOf(BUILTIN, false, false).actions, ['sshd:nftables-multiport'], '-d shows the files as they are');
 });
 
@@ -53,4 +57,13 @@ test('an explicit choice is kept, and allports jails follow banaction_allports',
   fs.writeFileSync(path.join(dir, 'jail.local'), '[DEFAULT]\nbanaction = iptables-ipset\n[recidive]\nenabled = true\nbackend = systemd\n');
   assert.deepEqual(actionsOf(dir, true, true).actions, ['sshd:iptables-ipset', 'recidive:nftables-allports']);
   assert.deepEqual(actionsOf(dir, false, true).actions, ['sshd:iptables-ipset', 'recidive:iptables-allports']);
+});
+
+test('the built-in service jails read the journal where there is one, the log files otherwise', () => {
+  assert.deepEqual(actionsOf(BUILTIN, true, true).adds, ['add sshd systemd']);
+  const files = actionsOf(BUILTIN, true, true, false);
+  assert.deepEqual(files.adds, ['add sshd auto']);
+  assert.match(JSON.stringify(files.log), /there is no journal: using syslog_backend = auto/);
+  assert.deepEqual(actionsOf(BUILTIN, false, true, false).actions, ['sshd:iptables-multiport']);
+  assert.match(JSON.stringify(actionsOf(BUILTIN, false, true, false).log), /nft is not installed and there is no journal: using banaction = iptables-multiport, banaction_allports = iptables-allports, syslog_backend = auto/);
 });
