@@ -53,6 +53,18 @@ test('recognised shapes and near misses', () => {
   assert.equal(recogniseBanCommands('iptables -w -A f2b-x -s <ip> -j DROP', 'iptables -w -D f2b-x -s <ip> -j DROP'), undefined);
 });
 
+test('iptables variants named explicitly (iptables-legacy, iptables-nft): recognised with their own command', () => {
+  for (const cmd of ['iptables-legacy', 'ip6tables-legacy', 'iptables-nft', 'ip6tables-nft']) {
+    const got = recogniseBanCommands(`${cmd} -w -I f2b-x 1 -s <ip> -j DROP`, `${cmd} -w -D f2b-x -s <ip> -j DROP`);
+    assert.deepEqual(got, { kind: 'iptables', command: cmd, lockArgs: ['-w'], chain: 'f2b-x', ruleTail: ['DROP'] }, cmd);
+  }
+  // ban and unban through different variants, or a tool that is not one of them: templates
+  assert.equal(recogniseBanCommands('iptables-legacy -w -I f2b-x 1 -s <ip> -j DROP', 'iptables -w -D f2b-x -s <ip> -j DROP'), undefined);
+  for (const cmd of ['iptables-legacyx', 'iptables-legacy-restore', 'iptables-save', 'xtables-legacy-multi', 'iptables-nft-restore']) {
+    assert.equal(recogniseBanCommands(`${cmd} -w -I f2b-x 1 -s <ip> -j DROP`, `${cmd} -w -D f2b-x -s <ip> -j DROP`), undefined, cmd);
+  }
+});
+
 const STOCK = '/etc/fail2ban/action.d';
 
 /** The stock actions and what each must be recognised as (per family), `undefined` = stays a template. */

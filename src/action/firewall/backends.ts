@@ -48,10 +48,11 @@ export class NativeBackendPool implements NativeBackends {
   }
 
   /** The stock iptables shape: `iptables -w -I f2b-NAME 1 -s IP -j BLOCKTYPE` on the action's chain. */
+  /** The command may be the family's tool or its legacy / nft variant, whose `-restore` is then used. */
   private iptablesFor(target: Extract<NativeTarget, { kind: 'iptables' }>, family: IpFamily): Firewall | undefined {
-    const tool = family === 4 ? 'iptables' : 'ip6tables';
-    if (target.command !== tool || !target.chain.startsWith('f2b-')) return undefined;
-    const fam = { ...stockXtablesSpec('x').families[family], iptables: tool, blocktype: target.ruleTail.join(' ') };
+    const tool = family === 4 ? /^iptables(?:-legacy|-nft)?$/ : /^ip6tables(?:-legacy|-nft)?$/;
+    if (!tool.test(target.command) || !target.chain.startsWith('f2b-')) return undefined;
+    const fam = { ...stockXtablesSpec('x').families[family], iptables: target.command, blocktype: target.ruleTail.join(' ') };
     const spec = stockXtablesSpec(target.chain.slice(4), { lockingopt: target.lockArgs.join(' '), families: { 4: fam, 6: fam } });
     if (xtablesSpecError(spec) !== undefined) return undefined;
     return new IptablesFirewall(spec, (this.xtables ??= new XtablesRunner(this.spawner)));

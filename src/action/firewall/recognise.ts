@@ -4,9 +4,13 @@
  * family's set), are read as shell words; when they are exactly one firewall command each that
  * adds and removes `<ip>` to and from one named set or chain — the shape of the stock nftables,
  * iptables-ipset, firewallcmd-ipset (ipset type) and iptables actions — the native backend can do
- * the same change in batches. Anything else (pipes, `$`, several commands, other tags, a
- * customised command) is not recognised and stays a template: recognition is by effect, so an
- * admin's override of the commands is always honoured.
+ * the same change in batches. The iptables commands may be the default `iptables`/`ip6tables` or a
+ * variant named explicitly (`iptables-legacy`, `iptables-nft`, as an admin of a legacy host sets
+ * `iptables = iptables-legacy <lockingopt>`): the backend then runs that variant and its own
+ * `-restore` tool, so the bans land in the same kernel tables the template would use. Anything
+ * else (pipes, `$`, several commands, other tags, a customised command) is not recognised and
+ * stays a template: recognition is by effect, so an admin's override of the commands is always
+ * honoured.
  */
 
 /** What the action's ban/unban do, in native terms. */
@@ -69,6 +73,10 @@ export function recogniseBanCommands(ban: string, unban: string): NativeTarget |
       return ipset(cmd, b, u);
     case 'iptables':
     case 'ip6tables':
+    case 'iptables-legacy':
+    case 'ip6tables-legacy':
+    case 'iptables-nft':
+    case 'ip6tables-nft':
       return iptables(cmd, b, u);
     default:
       return undefined;
