@@ -482,6 +482,7 @@ function serverLauncher(io: CliIo, server: ServerCliEnv): ServerLauncher {
 async function startCommand(s: Session, o: Options, dir: string, io: CliIo, env: DaemonEnv): Promise<number> {
   if (await s.running()) {
     io.stdout(`the server is already running (socket ${s.socket})\n`);
+    io.stdout(formatSummary(await collectSummary(s), resolvePath(dir), s.socket));
     return 0;
   }
   const argv = ['-c', dir, '-s', s.socket, ...(o.force ? ['-x'] : []), ...(o.foreground ? ['-f'] : []), 'start'];

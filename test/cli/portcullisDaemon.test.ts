@@ -433,7 +433,7 @@ describe('portcullis server commands, real server', () => {
       );
       assert.match(pc(['status', '-c', dir]).out, /\nt1 .*\nt2 /);
       const again = pc(['start', '-c', dir]);
-      assert.deepEqual([again.code, again.out], [0, `the server is already running (socket ${dir}/f2b.sock)\n`]);
+      assert.deepEqual([again.code, again.out], [0, `the server is already running (socket ${dir}/f2b.sock)\n${summary}`], 'a second start says so and what runs');
     } finally {
       pc(['stop', '-c', dir]);
       removeTree(dir);
