@@ -5,14 +5,16 @@
 # (the SYSLOG log target is checked against a real rsyslogd), systemd-journal-remote (writes real
 # journal files for the journal backend's tests), nftables, iptables, ipset and iproute2 (the
 # firewall backends run in private network namespaces), logrotate (flushlogs after a real
-# rotation), openssh-server and sshpass
-# (the end-to-end scenarios ban a real sshd's attacker), nginx (basic-auth scenario), firewalld and ufw (their actions against the real tools, in namespaces), and a C++ tool chain for better-sqlite3,
-# which is compiled from source on Node 20. openssh-server is installed with service starts
-# forbidden (policy-rc.d), so that no sshd is left listening on the host: the test starts its own.
+# rotation), openssh-server and sshpass (the end-to-end scenarios ban a real sshd's attacker),
+# nginx (basic auth), firewalld and ufw (their actions against the real tools), postfix, dovecot
+# and swaks (the mail scenarios), and a C++ tool chain for better-sqlite3, which is compiled from
+# source on Node 20. The packages with services are installed with service starts forbidden
+# (policy-rc.d), so that nothing is left listening on the host: each test starts its own, inside
+# a private network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(fail2ban python3-systemd python3-pyinotify rsyslog systemd-journal-remote nftables iptables ipset iproute2 logrotate sshpass g++ make python3)
-QUIET_PACKAGES=(openssh-server nginx firewalld ufw)
+PACKAGES=(fail2ban python3-systemd python3-pyinotify rsyslog systemd-journal-remote nftables iptables ipset iproute2 logrotate sshpass swaks g++ make python3)
+QUIET_PACKAGES=(openssh-server nginx firewalld ufw postfix dovecot-core dovecot-imapd dovecot-pop3d)
 missing_of() {
   local p
   for p in "$@"; do
