@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { NodeFileSystem } from '../system/nodeFs.js';
 import { SystemClock } from '../system/clock.js';
 import { GetentResolver } from '../system/resolver.js';
+import { createDemoLab, type DemoLab } from '../system/demoLab.js';
 import { runFail2banClient } from './fail2banClient.js';
 import { runPortcullis, type PortcullisEnv } from './portcullis.js';
 import { processZone, runFail2banRegex } from './fail2banRegex.js';
@@ -79,7 +80,9 @@ function scriptAsInvoked(): string {
  */
 function portcullisEnv(io: CliIo, args: readonly string[]): PortcullisEnv & Required<Pick<PortcullisEnv, 'daemon'>> {
   const selfArgv = [process.execPath, process.argv[1] ?? 'portcullis', 'server'];
-  const base = { builtinConfigDir: builtinConfigDir(io), daemon: { client: clientEnv(io), server: { ...serverEnv(io), selfArgv } } };
+  const configDir = builtinConfigDir(io);
+  const demo = (): DemoLab => createDemoLab({ selfArgv: selfArgv.slice(0, 2), builtinConfigDir: configDir });
+  const base = { builtinConfigDir: configDir, daemon: { client: clientEnv(io), server: { ...serverEnv(io), selfArgv } }, demo };
   if (args[0] !== 'regex') return base;
   return {
     ...base,

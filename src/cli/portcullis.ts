@@ -9,6 +9,8 @@ import { formatDump, formatProblems } from './configReport.js';
 import type { CliIo } from './io.js';
 import { runRegexCommand, type RegexCommandEnv } from './regexCommand/run.js';
 import { DAEMON_COMMANDS, runDaemonCommand, type DaemonEnv } from './portcullisDaemon.js';
+import { runDemo } from './demo.js';
+import type { DemoLab } from '../system/demoLab.js';
 
 export const EX_USAGE = 64;
 export const EX_CONFIG = 78;
@@ -25,6 +27,9 @@ Commands:
   regex LOG FILTER [IGNOREREGEX] run a log file through a filter and report the hits, sample
                                  lines, date formats and top failure ids (--json for JSON;
                                  see portcullis regex --help)
+  demo                           see it work: a real sshd in a throw-away network namespace,
+                                 an attacker banned live and unbanned, then everything removed
+                                 (needs root, openssh-server, rsyslog, nftables; ~15 s)
   version                        print the version
   help                           print this help
 
@@ -69,7 +74,7 @@ and fail2ban-server.
  * What `portcullis` needs from the composition root: what its commands need (`regex` needs the
  * most; the server commands need `daemon`: the socket transport and the server runner).
  */
-export type PortcullisEnv = RegexCommandEnv & { readonly daemon?: DaemonEnv };
+export type PortcullisEnv = RegexCommandEnv & { readonly daemon?: DaemonEnv; readonly demo?: () => DemoLab };
 
 function parseConfArgs(args: readonly string[]): { dir?: string; json: boolean; error?: string } {
   const out: { dir?: string; json: boolean; error?: string } = { json: false };
@@ -128,6 +133,16 @@ export function runPortcullis(args: readonly string[], io: CliIo, env: Portculli
   }
   if (cmd === 'config') return runConfig(sub, rest, io, env);
   if (cmd === 'regex') return runRegexCommand(args.slice(1), io, env);
+  if (cmd === 'demo') {
+    if (sub !== undefined) {
+      io.stderr(`portcullis demo: unexpected argument "${sub}"; see portcullis --help\n`);
+      return EX_USAGE;
+    }
+    // like the server commands, only the composition root's environment (with a daemon) runs it
+    if (env.daemon && env.demo) return runDemo(io, env.demo());
+    io.stderr('portcullis: "demo" cannot run from here\n');
+    return 70;
+  }
   if (DAEMON_COMMANDS.has(cmd)) {
     if (env.daemon) return runDaemonCommand(cmd, args.slice(1), io, env.builtinConfigDir, env.daemon);
     io.stderr(`portcullis: "${cmd}" cannot reach a server from here\n`);
