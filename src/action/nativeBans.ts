@@ -55,6 +55,15 @@ export class NativeBans {
   }
 
   /**
+   * At the action's start: recognises its ban commands and gets the native tools ready (a
+   * persistent `nft -i` / `ipset -` started), so the first ban of an attack does not wait for
+   * them. Never fails: a tool that cannot start is reported by the first real change.
+   */
+  async prepare(): Promise<void> {
+    for (const family of ['inet4', 'inet6'] as const) await this.backendFor(family)?.prepare?.().catch(() => undefined);
+  }
+
+  /**
    * Bans the tickets natively where the action allows; returns those it did not ban (the caller
    * runs the template's actionban for them).
    */

@@ -75,6 +75,8 @@ export class CommandActionAdapter implements ConfiguredAction {
 
   async start(): Promise<void> {
     await this.action.start();
+    // the native tool started now, not by the first ban of an attack (not awaited: never fails)
+    void this.native?.prepare();
   }
 
   ban(t: Ticket): Promise<void> {

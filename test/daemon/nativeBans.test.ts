@@ -47,6 +47,26 @@ function writeTree(dir: string): void {
 
 const fail = (ips: readonly string[]): string => ips.flatMap((ip) => [ip, ip]).map((ip) => `${logTime()} h t: fail from ${ip}\n`).join('');
 
+/** The command lines of the processes below `pid`. */
+function descendantCommands(pid: number | undefined): string[] {
+  if (pid === undefined) return [];
+  let kids: number[] = [];
+  try {
+    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => {
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    } catch {
+      // gone
+    }
+    return [cmd, ...descendantCommands(k)];
+  });
+}
+
 function inSet(ns: Netns, set: string): string[] {
   const r = ns.run('nft', ['-j', 'list', 'set', 'inet', 'f2b-table', set]);
   if (r.status !== 0) return [];
@@ -77,6 +97,14 @@ test('stock nftables action: native batched bans, template opt-out, repair, fall
   });
   writeTree(dir);
   const s = (holder.server = await startServerInNetns(ns, dir));
+
+  // the native tools start with the jails, not with the first ban of an attack; the firewall
+  // itself is untouched until then (the stock actions' actionstart runs on demand)
+  await waitFor('nft -i and ipset - running before any ban', () => {
+    const running = descendantCommands(s.child.pid);
+    return running.some((c) => /(^|\/)nft -i$/.test(c)) && running.some((c) => /(^|\/)ipset -$/.test(c));
+  });
+  assert.equal(ns.run('nft', ['list', 'ruleset']).stdout.trim(), '', 'no table before the first ban');
 
   // one attacker per jail: all three end in their sets
   for (const j of ['nat', 'tpl', 'brk']) fs.appendFileSync(path.join(dir, `${j}.log`), fail(['192.0.2.1']));

@@ -32,6 +32,8 @@ export interface Firewall {
    * and `stop` leaves it (the action's `actionstop` removes it).
    */
   adopt(family: IpFamily): void;
+  /** Gets the backend's tool ready ahead of the first change (a persistent session started); optional. */
+  prepare?(): Promise<void>;
   /** Removes the structure of every started family, entries included. */
   stop(): Promise<void>;
   /** Adds every entry in one transaction, starting their families first; present entries are no error. */

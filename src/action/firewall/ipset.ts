@@ -35,6 +35,10 @@ export class IpsetFirewall implements Firewall {
     return this.starter.started;
   }
 
+  prepare(): Promise<void> {
+    return this.session.warm();
+  }
+
   adopt(family: IpFamily): void {
     this.starter.adopted.add(family);
   }

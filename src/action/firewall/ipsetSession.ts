@@ -53,6 +53,11 @@ export class IpsetSession {
     return this.runner.run('ipset', args);
   }
 
+  /** Starts `ipset -` ahead of the first batch (see SentinelSession.warm). */
+  warm(): Promise<void> {
+    return this.session.warm();
+  }
+
   /** The process id of the running `ipset -` (tests), undefined when none runs. */
   get pid(): number | undefined {
     return this.session.pid;

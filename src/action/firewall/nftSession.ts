@@ -64,6 +64,11 @@ export class NftSession {
     return runToEnd(this.spawner, cmd, [...prefix, ...args]);
   }
 
+  /** Starts `nft -i` ahead of the first batch (see SentinelSession.warm). */
+  warm(): Promise<void> {
+    return this.session.warm();
+  }
+
   /** The process id of the running nft (tests), undefined when none runs. */
   get pid(): number | undefined {
     return this.session.pid;

@@ -108,6 +108,10 @@ export class NftFirewall implements Firewall {
     return this.started;
   }
 
+  prepare(): Promise<void> {
+    return this.session.warm();
+  }
+
   adopt(family: IpFamily): void {
     this.adopted.add(family);
   }

@@ -74,6 +74,23 @@ export class SentinelSession {
     });
   }
 
+  /**
+   * Starts the tool now and has it answer one sentinel, so that the first real batch does not
+   * wait for the process to start and the tool to load (nft reads its cache): a jail's action
+   * calls this when it starts. Resolves when the tool answered (or failed: the first batch will
+   * report that).
+   */
+  warm(): Promise<void> {
+    if (this.proc !== undefined) return Promise.resolve();
+    const token = `pc-sync-${this.id}-${++this.seq}`;
+    const sentinel = this.protocol.sentinel(token);
+    const proc = this.startProcess();
+    return new Promise<void>((resolve) => {
+      this.pending.push({ sentinel, token, input: '', errors: [], resolve, reject: () => resolve() });
+      proc.write(`${sentinel}\n`);
+    });
+  }
+
   /** The process id of the running tool (tests), undefined when none runs. */
   get pid(): number | undefined {
     return this.proc?.pid;
