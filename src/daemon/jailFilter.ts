@@ -210,8 +210,12 @@ export class JailFilter {
     while (this.chain) await this.chain;
   }
 
+  /** The last failure time formatted (a flood's lines share their second: formatted once). */
+  private shownTime: { time: number; text: string } = { time: NaN, text: '' };
+
   private count(ticket: Ticket): void {
-    this.env.log.log('fail2ban.filter', LEVEL.INFO, `[${this.jail}] Found ${ticket.id.text} - ${time2str(ticket.time)}`);
+    if (ticket.time !== this.shownTime.time) this.shownTime = { time: ticket.time, text: time2str(ticket.time) };
+    this.env.log.log('fail2ban.filter', LEVEL.INFO, `[${this.jail}] Found ${ticket.id.text} - ${this.shownTime.text}`);
     const attempts = this.failManager.addFailure(ticket);
     if (attempts >= this.failManager.maxRetry) this.performBan(ticket.id);
     this.env.onFailure?.(ticket);
