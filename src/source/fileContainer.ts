@@ -13,7 +13,7 @@
  * position ("\n"): two tiny preads that notice a file truncated and regrown past the position
  * before the read (fail2ban misses that for up to 30 s and reads from the middle of a line).
  *
- * I/O: small synchronous `pread`s (at most `maxBytes` per `readLines`, 64 KiB by default), so one
+ * I/O: small synchronous `pread`s (at most `maxBytes` per `readLines`, 1 MiB by default), so one
  * call is short and the caller decides when to go on (FileSource yields with `setImmediate`).
  *
  * This file owns the container (positions, rotation and truncation checks, retired cursors); the
@@ -37,7 +37,7 @@ export { firstLineHash } from './fileProbe.js';
 export type { ContainerCounters } from './fileLines.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
-export const DEFAULT_READ_BYTES = 64 * 1024;
+export const DEFAULT_READ_BYTES = 1 << 20;
 const HASH_CHECK_MS = 30_000;
 const RETIRE_AFTER_MS = 60_000;
 

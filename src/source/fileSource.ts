@@ -5,9 +5,8 @@
  * safety-net stat round every few seconds (inotify can miss events, e.g. on some file systems);
  * `polling` = a stat round every `pollIntervalMs` comparing (mtime, ino, size).
  *
- * Reads are synchronous `pread`s of at most `readBytes` (64 KiB: a few hundred lines) per turn of the event loop; a
- * file with more waits for the next turn (`setImmediate`), so a huge append does not block, and
- * the bans of its first lines are stored and applied while later lines are still being read.
+ * Reads are synchronous `pread`s of at most `readBytes` (1 MiB) per turn of the event loop; a
+ * file with more waits for the next turn (`setImmediate`), so a huge append does not block.
  * Timers are unref'd: the source never keeps the process alive by itself (watchers do).
  */
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
@@ -45,7 +44,7 @@ export interface FileSourceOptions {
   /** inotify: safety-net stat round interval (default 3000 ms). */
   readonly safetyPollMs?: number;
   readonly maxLineBytes?: number;
-  /** Bytes read per turn of the event loop (default 64 KiB). */
+  /** Bytes read per turn of the event loop (default 1 MiB). */
   readonly readBytes?: number;
   /** Positions are written every this many reads (default 100) … */
   readonly positionFlushReads?: number;
