@@ -83,7 +83,8 @@ test('postfix aggressive + the admin\'s mdre-ddos2: a connect-and-hang-up scanne
   for (let i = 0; i < MAXRETRY + 1; i++) await send(`host mail ${i + 1}`);
   const auth = await mail.smtpAuth(ns, HOST, 587, stack, 'PLAIN', stack.password);
   assert.equal(auth.outcome, 'accepted', auth.transcript);
-  await waitFor('the host\'s mails discarded and logged', () => (fs.readFileSync(stack.mailLog, 'utf8').match(/postfix\/discard\[\d+\]: .* status=sent/g)?.length ?? 0) === MAXRETRY + 1);
+  // every host session logged its end (what the jail reads; delivery itself is postfix's queue's business)
+  await waitFor('the host\'s sessions logged', () => (fs.readFileSync(stack.mailLog, 'utf8').match(/disconnect from unknown\[127\.0\.0\.1\]/g)?.length ?? 0) >= MAXRETRY + 2, 60000);
 
   // The scanner: each hang-up is two failures (lost connection…, disconnect … commands=0/0).
   for (let i = 1; i <= MAXRETRY / 2; i++) {
