@@ -16,6 +16,7 @@ import { createNetns, startServerInNetns, type Netns, type NsServer } from '../h
 import { ROOT } from '../helpers/oracle.js';
 import { logTime, tempDir, waitFor } from '../helpers/servers.js';
 import { copyStockAction } from '../helpers/stockAction.js';
+import { descendantCommands } from '../helpers/processes.js';
 
 /** An `nft` that refuses interactive mode (the native session) and runs every other call. */
 const BROKEN_NFT = '#!/bin/sh\ncase "$1" in -i) echo "no interactive mode here" >&2; exit 1;; esac\nexec nft "$@"\n';
@@ -46,26 +47,6 @@ function writeTree(dir: string): void {
 }
 
 const fail = (ips: readonly string[]): string => ips.flatMap((ip) => [ip, ip]).map((ip) => `${logTime()} h t: fail from ${ip}\n`).join('');
-
-/** The command lines of the processes below `pid`. */
-function descendantCommands(pid: number | undefined): string[] {
-  if (pid === undefined) return [];
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return kids.flatMap((k) => {
-    let cmd = '';
-    try {
-      cmd = fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    } catch {
-      // gone
-    }
-    return [cmd, ...descendantCommands(k)];
-  });
-}
 
 function inSet(ns: Netns, set: string): string[] {
   const r = ns.run('nft', ['-j', 'list', 'set', 'inet', 'f2b-table', set]);

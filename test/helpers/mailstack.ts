@@ -14,58 +14,19 @@
  * Clients: `swaks` for SMTP, a small Node line client for anything else; both from any loopback
  * source address, inside the namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Netns } from './netns.js';
 import { runOurs, runReal } from './oracle.js';
-import { sleep, waitFor } from './servers.js';
+import { spawnDaemon, type Daemon } from './processes.js';
+import { waitFor } from './servers.js';
 
 /** A process started here: SIGTERM, then SIGKILL after a deadline (idempotent). */
-export interface MailDaemon {
-  readonly pid: number | undefined;
-  stop(): Promise<void>;
-}
+export type MailDaemon = Daemon;
 
-/** The pids below `pid` (from /proc; empty once it has exited). */
-function descendants(pid: number | undefined): number[] {
-  if (pid === undefined) return [];
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return kids.flatMap((k) => [k, ...descendants(k)]);
-}
-
+/** Children still in a session cut by a ban (smtpd, imap-login…) outlive their master: killed after it. */
 function daemon(ns: Netns, argv: readonly string[], outFile: string): { proc: MailDaemon; exited: () => boolean } {
-  const out = fs.openSync(outFile, 'a');
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', out, out], env: { ...process.env, LANG: 'C.UTF-8' } });
-  fs.closeSync(out);
-  let done = false;
-  child.on('exit', () => (done = true));
-  child.on('error', () => (done = true));
-  const proc: MailDaemon = {
-    pid: child.pid,
-    async stop() {
-      // Children still in a session cut by a ban (smtpd, imap-login…) outlive their master: the
-      // ones seen before the stop are killed after it.
-      const kids = done ? [] : descendants(child.pid);
-      if (!done) child.kill('SIGTERM');
-      for (let i = 0; i < 200 && !done; i++) await sleep(50);
-      if (!done) child.kill('SIGKILL');
-      for (let i = 0; i < 100 && !done; i++) await sleep(50);
-      for (const k of kids) {
-        try {
-          process.kill(k, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    },
-  };
-  return { proc, exited: () => done };
+  return spawnDaemon(ns, argv, outFile, { termMs: 10000 });
 }
 
 async function started(what: string, d: { proc: MailDaemon; exited: () => boolean }, ready: () => boolean, out: string): Promise<void> {

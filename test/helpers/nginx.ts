@@ -10,12 +10,11 @@
  * its build (pid file, temp directories, error log) into the test's directory, so no mount
  * namespace is needed; `-g 'daemon off;'` keeps the master process the child of the test.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Netns } from './netns.js';
 import { sleep } from './servers.js';
-import type { Daemon } from './sshd.js';
+import { spawnDaemon, type Daemon } from './processes.js';
 
 export interface NginxOptions {
   /** The error log nginx writes (its directory is created). */
@@ -33,18 +32,6 @@ export interface Nginx extends Daemon {
   readonly user: string;
   readonly password: string;
   readonly errorLog: string;
-}
-
-/** The pids below `pid` (from /proc; empty once it has exited). */
-function descendants(pid: number | undefined): number[] {
-  if (pid === undefined) return [];
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return kids.flatMap((k) => [k, ...descendants(k)]);
 }
 
 function conf(home: string, address: string, errorLog: string): string {
@@ -101,45 +88,17 @@ export async function startNginx(ns: Netns, dir: string, opts: NginxOptions): Pr
   must(ns, 'nginx', ['-t', '-q', '-c', `${home}/nginx.conf`, '-p', `${home}/`, '-g', 'daemon off;']);
 
   const outFile = path.join(home, 'nginx.out');
-  const out = fs.openSync(outFile, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns.name, 'nginx', '-c', `${home}/nginx.conf`, '-p', `${home}/`, '-g', 'daemon off;'], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, LANG: 'C.UTF-8' },
-  });
-  fs.closeSync(out);
-  let done = false;
-  child.on('exit', () => (done = true));
-  child.on('error', () => (done = true));
-  const nginx: Nginx = {
-    pid: child.pid,
-    address,
-    user,
-    password,
-    errorLog: opts.errorLog,
-    async stop() {
-      const kids = done ? [] : descendants(child.pid);
-      if (!done) child.kill('SIGTERM');
-      for (let i = 0; i < 100 && !done; i++) await sleep(50);
-      if (!done) child.kill('SIGKILL');
-      for (let i = 0; i < 100 && !done; i++) await sleep(50);
-      for (const k of kids) {
-        try {
-          process.kill(k, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    },
-  };
+  const { proc, exited } = spawnDaemon(ns, ['nginx', '-c', `${home}/nginx.conf`, '-p', `${home}/`, '-g', 'daemon off;'], outFile);
+  const nginx: Nginx = { ...proc, stop: () => proc.stop(), address, user, password, errorLog: opts.errorLog };
   const until = Date.now() + 20000;
   for (;;) {
     const http = await httpGet(ns, nginx, { scheme: 'http', source: '127.0.0.1', password });
     const https = await httpGet(ns, nginx, { scheme: 'https', source: '127.0.0.1', password });
     if (http.outcome === 'ok' && https.outcome === 'ok') return nginx;
-    if (done || Date.now() > until) {
+    if (exited() || Date.now() > until) {
       await nginx.stop();
       const log = fs.existsSync(opts.errorLog) ? fs.readFileSync(opts.errorLog, 'utf8') : '';
-      throw new Error(`nginx did not serve ${address} (exited: ${String(done)}; http ${http.code}, https ${https.code}):\n${fs.readFileSync(outFile, 'utf8')}${log}`);
+      throw new Error(`nginx did not serve ${address} (exited: ${String(exited())}; http ${http.code}, https ${https.code}):\n${fs.readFileSync(outFile, 'utf8')}${log}`);
     }
     await sleep(100);
   }

@@ -11,59 +11,13 @@
  * mounts of copies with one extra user: a real local user for sshd and PAM, invisible to (and
  * never to be removed from) the host. All of it disappears with the sshd process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Netns } from './netns.js';
-import { sleep, waitFor } from './servers.js';
+import { spawnDaemon, type Daemon } from './processes.js';
+import { waitFor } from './servers.js';
 
-/** A process started by these helpers: SIGTERM, then SIGKILL after a deadline (idempotent). */
-export interface Daemon {
-  readonly pid: number | undefined;
-  stop(): Promise<void>;
-}
-
-/** The pids below `pid` (from /proc; empty once it has exited). */
-function descendants(pid: number | undefined): number[] {
-  if (pid === undefined) return [];
-  let kids: number[] = [];
-  try {
-    kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-  return kids.flatMap((k) => [k, ...descendants(k)]);
-}
-
-function daemon(ns: Netns, argv: readonly string[], outFile: string): { proc: Daemon; exited: () => boolean } {
-  const out = fs.openSync(outFile, 'a');
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', out, out], env: { ...process.env, LANG: 'C.UTF-8' } });
-  fs.closeSync(out);
-  let done = false;
-  child.on('exit', () => (done = true));
-  child.on('error', () => (done = true));
-  const proc: Daemon = {
-    pid: child.pid,
-    async stop() {
-      // sshd's per-connection children: a few seconds to finish, then killed with the listener
-      // (a connection cut by a ban would otherwise wait out LoginGraceTime, orphaned).
-      for (let i = 0; i < 100 && !done && descendants(child.pid).length > 0; i++) await sleep(50);
-      const kids = done ? [] : descendants(child.pid);
-      if (!done) child.kill('SIGTERM');
-      for (let i = 0; i < 100 && !done; i++) await sleep(50);
-      if (!done) child.kill('SIGKILL');
-      for (let i = 0; i < 100 && !done; i++) await sleep(50);
-      for (const k of kids) {
-        try {
-          process.kill(k, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    },
-  };
-  return { proc, exited: () => done };
-}
+export type { Daemon } from './processes.js';
 
 export interface Rsyslog extends Daemon {
   /** The unix datagram socket rsyslogd reads (what /dev/log points to for sshd). */
@@ -85,7 +39,7 @@ export async function startRsyslogd(ns: Netns, dir: string): Promise<Rsyslog> {
       `input(type="imuxsock" Socket="${socket}" CreatePath="on")\n` +
       `auth,authpriv.* action(type="omfile" file="${authLog}" template="RSYSLOG_TraditionalFileFormat")\n`,
   );
-  const { proc, exited } = daemon(ns, ['rsyslogd', '-n', '-f', conf, '-i', path.join(dir, 'rsyslog.pid')], path.join(dir, 'rsyslog.out'));
+  const { proc, exited } = spawnDaemon(ns, ['rsyslogd', '-n', '-f', conf, '-i', path.join(dir, 'rsyslog.pid')], path.join(dir, 'rsyslog.out'));
   try {
     await waitFor('rsyslogd socket', () => exited() || fs.existsSync(socket), 20000);
     if (exited()) throw new Error(`rsyslogd exited:\n${fs.readFileSync(path.join(dir, 'rsyslog.out'), 'utf8')}`);
@@ -159,7 +113,9 @@ export async function startSshd(ns: Netns, dir: string, rsyslog: Rsyslog, opts: 
   config.push('PasswordAuthentication yes', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication no', 'AuthorizedKeysFile none', 'PermitRootLogin no', `AllowUsers ${user}`);
   fs.writeFileSync(path.join(dir, 'sshd_config'), `${config.join('\n')}\n`);
   const out = path.join(dir, 'sshd.out');
-  const { proc, exited } = daemon(ns, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', MOUNTS, 'sh', dir], out);
+  // sshd's per-connection children get 5 s to finish, then are killed with the listener (a
+  // connection cut by a ban would otherwise wait out LoginGraceTime, orphaned)
+  const { proc, exited } = spawnDaemon(ns, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', MOUNTS, 'sh', dir], out, { childrenGraceMs: 5000 });
   const listening = `sshd[${String(proc.pid)}]: Server listening on 127.0.0.1 port ${port}.`;
   const started = (): boolean => fs.existsSync(rsyslog.authLog) && fs.readFileSync(rsyslog.authLog, 'utf8').includes(listening);
   try {
