@@ -13,9 +13,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createNetns, type Netns, type NsServer } from './netns.js';
+import { createNetns, serverReady, type Netns, type NsServer } from './netns.js';
 import { ROOT, type RunResult } from './oracle.js';
-import { runClient, sleep, waitFor } from './servers.js';
+import { sleep, waitFor } from './servers.js';
 
 type Env = Readonly<Record<string, string>>;
 
@@ -148,25 +148,7 @@ export async function startServerInSandbox(sb: Sandbox, dir: string, env: Env = 
   const socket = path.join(dir, 'f2b.sock');
   const argv = [process.execPath, path.join(ROOT, 'bin', 'fail2ban-server'), '-f', '-x', '-c', dir, '-s', socket, '-p', path.join(dir, 'f2b.pid')];
   const p = sb.start(argv, path.join(dir, 'server.out'), env);
-  const server: NsServer = {
-    socket,
-    child: p.child,
-    exitCode: () => p.exitCode(),
-    exited: () => p.exited(),
-    client: (args) => runClient(socket, args, 'ours'),
-    async waitExit(ms) {
-      const until = Date.now() + ms;
-      while (!p.exited() && Date.now() < until) await sleep(20);
-      return p.exited();
-    },
-    kill: () => void (p.exited() || p.child.kill('SIGKILL')),
-  };
-  const until = Date.now() + 30000;
-  while (server.client(['ping']).status !== 0) {
-    if (p.exited() || Date.now() > until) throw new Error(`portcullis' server did not start:\n${fs.readFileSync(path.join(dir, 'server.out'), 'utf8')}`);
-    await sleep(100);
-  }
-  return server;
+  return serverReady(p.child, socket, dir, "portcullis' server did not start");
 }
 
 /** A tcp listener on `port` (all addresses) in the sandbox, answering `hi`. */

@@ -16,10 +16,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Netns, NsServer } from './netns.js';
+import { serverReady, type Netns, type NsServer } from './netns.js';
 import { ROOT } from './oracle.js';
-import { runClient, sleep, waitFor, type Side } from './servers.js';
-import type { Daemon } from './sshd.js';
+import { sleep, waitFor, type Side } from './servers.js';
+import type { Daemon } from './processes.js';
 
 /** The mount namespace ($1 = the MTA directory, $2 = the log socket, $3 = 1 to hide whois, then the command). */
 const MOUNTS = `set -e
@@ -189,33 +189,7 @@ export async function startMailServer(ns: Netns, mta: LocalMta, dir: string, opt
   const out = fs.openSync(path.join(dir, 'server.out'), 'a');
   const child = spawn('ip', inMountNs(ns, mta, opts.hideWhois === true, argv), { stdio: ['ignore', out, out], env });
   fs.closeSync(out);
-  let done = false;
-  let code: number | null = null;
-  child.on('exit', (c) => {
-    done = true;
-    code = c;
-  });
-  const s: NsServer = {
-    socket,
-    child,
-    exitCode: () => code,
-    exited: () => done,
-    client: (args) => runClient(socket, args, 'ours'),
-    async waitExit(timeoutMs) {
-      for (const until = Date.now() + timeoutMs; !done && Date.now() < until; ) await sleep(20);
-      return done;
-    },
-    kill() {
-      if (!done) child.kill('SIGKILL');
-    },
-  };
-  for (const deadline = Date.now() + 30000; s.client(['ping']).status !== 0; await sleep(100)) {
-    if (done || Date.now() > deadline) {
-      s.kill();
-      throw new Error(`${opts.side} server did not start in ${ns.name} (exited: ${String(done)}):\n${fs.readFileSync(path.join(dir, 'server.out'), 'utf8')}`);
-    }
-  }
-  return s;
+  return serverReady(child, socket, dir, `${opts.side} server did not start in ${ns.name}`);
 }
 
 /**

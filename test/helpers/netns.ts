@@ -92,6 +92,15 @@ export async function startServerInNetns(ns: Netns, dir: string): Promise<NsServ
     env: ENV,
   });
   fs.closeSync(out);
+  return serverReady(child, socket, dir, `portcullis' server did not start in ${ns.name}`);
+}
+
+/**
+ * The handle of a server process spawned with its output in DIR/server.out, once it answers
+ * `ping` (through portcullis' client) on `socket`; within 30 s, or it is killed and `failure`
+ * thrown with its output.
+ */
+export async function serverReady(child: ChildProcess, socket: string, dir: string, failure: string): Promise<NsServer> {
   let done = false;
   let code: number | null = null;
   child.on('exit', (c) => {
@@ -119,7 +128,7 @@ export async function startServerInNetns(ns: Netns, dir: string): Promise<NsServ
     if (done || Date.now() > deadline) {
       server.kill();
       const log = fs.readFileSync(path.join(dir, 'server.out'), 'utf8');
-      throw new Error(`portcullis' server did not start in ${ns.name} (exited: ${String(done)}, code ${String(code)}):\n${log}`);
+      throw new Error(`${failure} (exited: ${String(done)}, code ${String(code)}):\n${log}`);
     }
     await sleep(100);
   }
