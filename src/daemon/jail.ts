@@ -11,7 +11,7 @@ import type { JailBanIncrement } from './increment.js';
 import type { JailActions } from './jailActions.js';
 import type { JailFilter } from './jailFilter.js';
 import type { ConfiguredAction, FileSourcePort, JournalSourcePort, StorePort } from './ports.js';
-import { parsePortTrap, PortTrap, type PortTrapEnv } from './portTrap.js';
+import { parsePortTrap, PortTrap, trapAddressText, type PortTrapEnv } from './portTrap.js';
 
 export type JailBackend = 'auto' | 'polling' | 'pyinotify' | 'systemd';
 
@@ -129,7 +129,7 @@ export class Jail {
 
   /** The trap's addresses as set (`get JAIL porttrap`), empty without a trap. */
   get portTrap(): string[] {
-    return (this.trap?.addresses ?? []).map((a) => (a.host === undefined ? String(a.port) : a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`));
+    return (this.trap?.addresses ?? []).map(trapAddressText);
   }
 
   /** `set JAIL porttrap VALUE`: replaces the trap (an empty value removes it); a running jail reopens its ports. */

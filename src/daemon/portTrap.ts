@@ -30,6 +30,12 @@ export function parsePortTrap(value: string): TrapAddress[] {
   return out;
 }
 
+/** An address as written in `porttrap` (`22`, `127.0.0.1:23`, `[::1]:24`). */
+export function trapAddressText(a: TrapAddress): string {
+  if (a.host === undefined) return String(a.port);
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
 /** How the trap listens (system/tcpTrap.ts in the daemon). */
 export type TrapListen = (
   host: string | undefined,
@@ -65,7 +71,7 @@ export class PortTrap {
   /** Opens every port; a port that cannot be opened is logged, the others still trap. */
   async start(): Promise<void> {
     for (const a of this.addresses) {
-      const where = a.host === undefined ? String(a.port) : a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+      const where = trapAddressText(a);
       try {
         const h = await this.env.listen(
           a.host,
