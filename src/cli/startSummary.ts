@@ -6,10 +6,13 @@
  * what really runs, not what a file says.
  */
 import { pyStr, PyTuple, type PyValue } from '../shared/pyvalue.js';
+import type { JailStatus } from './portcullisDaemon.js';
 
 /** The running server, as the summary asks it (portcullis' extensions may be unknown: undefined). */
 export interface SummarySource {
   jails(): Promise<string[]>;
+  /** `status JAIL` of each, parsed (with the action backends where the server tells them). */
+  status(names: readonly string[]): Promise<JailStatus[]>;
   ask(cmds: readonly (readonly PyValue[])[]): Promise<PyValue[]>;
   askExtension(cmds: readonly (readonly PyValue[])[]): Promise<PyValue[] | undefined>;
 }
@@ -64,22 +67,6 @@ function number(v: PyValue | undefined): number {
   return Number.isFinite(n) ? n : 0;
 }
 
-/** The `status JAIL` reply's pairs, flattened (Filter and Actions parts). */
-function statusFields(reply: PyValue): Map<string, PyValue> {
-  const out = new Map<string, PyValue>();
-  const walk = (v: PyValue): void => {
-    for (const item of list(v).length > 0 && Array.isArray(v) ? (v as readonly PyValue[]) : []) {
-      const pair = item instanceof PyTuple ? item.items : Array.isArray(item) ? (item as readonly PyValue[]) : [];
-      const [k, val] = pair;
-      if (typeof k !== 'string') continue;
-      if (Array.isArray(val) && val.every((x) => x instanceof PyTuple)) walk(val);
-      else out.set(k, val ?? null);
-    }
-  };
-  walk(reply);
-  return out;
-}
-
 const HOW: Readonly<Record<string, string>> = {
   nftables: 'native nftables, batched',
   ipset: 'native ipset, batched',
@@ -88,10 +75,12 @@ const HOW: Readonly<Record<string, string>> = {
 };
 
 export async function collectSummary(src: SummarySource): Promise<JailSummary[]> {
+  const names = await src.jails();
+  const statuses = await src.status(names);
   const out: JailSummary[] = [];
-  for (const name of await src.jails()) {
-    const [status, maxretry, findtime, bantime, ignoreSelf, ignoreIps, actions] = await src.ask([
-      ['status', name],
+  for (const [i, name] of names.entries()) {
+    const st = statuses[i];
+    const [maxretry, findtime, bantime, ignoreSelf, ignoreIps, actions] = await src.ask([
       ['get', name, 'maxretry'],
       ['get', name, 'findtime'],
       ['get', name, 'bantime'],
@@ -99,22 +88,15 @@ export async function collectSummary(src: SummarySource): Promise<JailSummary[]>
       ['get', name, 'ignoreip'],
       ['get', name, 'actions'],
     ]);
-    const [info] = (await src.askExtension([['get', name, 'actioninfo']])) ?? [];
     const [trap] = (await src.askExtension([['get', name, 'porttrap']])) ?? [];
-    const how = new Map<string, string>();
-    for (const item of list(info).length > 0 && Array.isArray(info) ? (info as readonly PyValue[]) : []) {
-      const v = item instanceof PyTuple ? item.items : Array.isArray(item) ? (item as readonly PyValue[]) : [];
-      how.set(pyStr(v[0] ?? null), HOW[pyStr(v[1] ?? null)] ?? pyStr(v[1] ?? null));
-    }
-    const fields = statusFields(status ?? null);
-    const journal = fields.get('Journal matches');
+    const how = new Map((st?.actions ?? []).map((a) => [a.name, HOW[a.backend] ?? a.backend]));
     out.push({
       name,
       maxretry: number(maxretry),
       findtime: number(findtime),
       bantime: number(bantime),
-      files: list(fields.get('File list')),
-      journal: journal === undefined ? null : list(journal).join(' + '),
+      files: st?.files ?? [],
+      journal: st?.journal ?? null,
       ports: list(trap),
       actions: list(actions).map((a) => (how.has(a) ? `${a} (${how.get(a) ?? ''})` : a)),
       ignoreSelf: ignoreSelf === true || pyStr(ignoreSelf ?? null) === 'True',
