@@ -7,13 +7,14 @@
 # firewall backends run in private network namespaces), logrotate (flushlogs after a real
 # rotation), openssh-server and sshpass (the end-to-end scenarios ban a real sshd's attacker),
 # nginx (basic auth), firewalld and ufw (their actions against the real tools), postfix, dovecot
-# and swaks (the mail scenarios), and a C++ tool chain for better-sqlite3, which is compiled from
+# and swaks (the mail scenarios), curl and openssl (HTTP requests, certificates and password
+# hashes of the scenarios; optional packages on Debian), and a C++ tool chain for better-sqlite3, which is compiled from
 # source on Node 20. The packages with services are installed with service starts forbidden
 # (policy-rc.d), so that nothing is left listening on the host: each test starts its own, inside
 # a private network namespace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES=(fail2ban python3-systemd python3-pyinotify rsyslog systemd-journal-remote nftables iptables ipset iproute2 logrotate sshpass swaks g++ make python3)
+PACKAGES=(fail2ban python3-systemd python3-pyinotify rsyslog systemd-journal-remote nftables iptables ipset iproute2 logrotate sshpass swaks curl openssl g++ make python3)
 QUIET_PACKAGES=(openssh-server nginx firewalld ufw postfix dovecot-core dovecot-imapd dovecot-pop3d)
 missing_of() {
   local p
